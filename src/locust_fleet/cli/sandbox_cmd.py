@@ -1,0 +1,84 @@
+"""`locust-fleet sandbox up|status|down`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
+
+EXIT_USAGE = 2
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    sandbox = verbs.add_parser(
+        "sandbox",
+        help="real systemd hosts on this machine to try and test the fleet",
+        description="Boot, inspect and remove the sandbox: systemd-nspawn hosts on a private "
+        "bridge with no route out (needs root).",
+    )
+    actions = sandbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = actions.add_parser("up", help="build the image if needed and boot the hosts")
+    up.add_argument("--workers", type=int, default=2, help="worker hosts (default 2)")
+    up.add_argument("--subnet", help="private /24 for the bridge (default 10.213.7.0/24)")
+    actions.add_parser("status", help="show the hosts and whether they answer")
+    actions.add_parser("down", help="stop every host and remove mounts, links and state")
+    for action in actions.choices.values():
+        action.add_argument("--name", default=DEFAULT_NAME, help="sandbox name (default lf)")
+        action.add_argument(
+            "--inventory",
+            type=Path,
+            help="where to write the inventory (default inventories/sandbox/"
+            "hosts.yml for the default sandbox)",
+        )
+        action.add_argument("--json", action="store_true", help="machine-readable output")
+        action.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    log = (lambda _msg: None) if args.json else console.print
+    try:
+        sandbox = Sandbox(args.name, getattr(args, "subnet", None), args.inventory, log=log)
+        if args.action == "up":
+            sandbox.up(args.workers)
+        elif args.action == "down":
+            sandbox.down()
+            return 0
+        return _print_status(sandbox, args.json)
+    except SandboxError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        return EXIT_USAGE
+
+
+def _print_status(sandbox: Sandbox, as_json: bool) -> int:
+    hosts = sandbox.status()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "name": sandbox.name,
+                    "inventory": str(sandbox.inventory),
+                    "key": str(sandbox.key),
+                    "hosts": [asdict(h) for h in hosts],
+                },
+                indent=2,
+            )
+        )
+    else:
+        table = Table(title=f"sandbox {sandbox.name}")
+        for column in ("host", "role", "address", "running", "ssh"):
+            table.add_column(column)
+        for h in hosts:
+            table.add_row(h.name, h.role, h.ip, _yes(h.running), _yes(h.ssh))
+        Console().print(table if hosts else f"sandbox {sandbox.name} is not up")
+    return 0 if hosts and all(h.ssh for h in hosts) else 1
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
