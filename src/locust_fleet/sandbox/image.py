@@ -1,12 +1,15 @@
 """The sandbox's Debian image: built once with debootstrap, cached by the hash of its recipe.
 
-The recipe is the package list, the suite, the files shipped in `files/` and this
-module's own source: change any of them and the next `sandbox up` builds anew.
+The recipe is the suite, the package list, the files shipped in `files/`, the
+texts below and the source of `_customise`: change any of them and the next
+`sandbox up` builds anew.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import shutil
 import time
 from pathlib import Path
@@ -59,7 +62,9 @@ def recipe_hash() -> str:
     digest = hashlib.sha256()
     digest.update(SUITE.encode())
     digest.update(",".join(PACKAGES).encode())
-    digest.update(Path(__file__).read_bytes())
+    digest.update(SSHD_CONFIG.encode())
+    digest.update(json.dumps(PAGES, sort_keys=True).encode())
+    digest.update(inspect.getsource(_customise).encode())
     for path in sorted(FILES_DIR.iterdir()):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
