@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
+from ..sandbox.image import ensure_image
+from ..sandbox.preflight import check_host
 
 EXIT_USAGE = 2
 
@@ -26,6 +28,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     up = actions.add_parser("up", help="build the image if needed and boot the hosts")
     up.add_argument("--workers", type=int, default=2, help="worker hosts (default 2)")
     up.add_argument("--subnet", help="private /24 for the bridge (default 10.213.7.0/24)")
+    actions.add_parser("image", help="build (or find cached) the Debian image the hosts boot")
     actions.add_parser("status", help="show the hosts and whether they answer")
     actions.add_parser("down", help="stop every host and remove mounts, links and state")
     for action in actions.choices.values():
@@ -45,6 +48,10 @@ def _handle(args: argparse.Namespace) -> int:
     log = (lambda _msg: None) if args.json else console.print
     try:
         sandbox = Sandbox(args.name, getattr(args, "subnet", None), args.inventory, log=log)
+        if args.action == "image":
+            check_host()
+            log(f"sandbox image: {ensure_image(log=log)}")
+            return 0
         if args.action == "up":
             sandbox.up(args.workers)
         elif args.action == "down":

@@ -38,6 +38,7 @@ class HostStatus:
     ip: str
     running: bool
     ssh: bool
+    pid: int | None  # the host's systemd-nspawn process
 
 
 class Sandbox:
@@ -203,6 +204,7 @@ class Sandbox:
                     record.ip,
                     running,
                     running and _port_open(record.ip, 22),
+                    record.pid,
                 )
             )
         return result

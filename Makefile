@@ -1,0 +1,76 @@
+# The few verbs people type. `make test` is exactly what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+PY := python3
+APT_PACKAGES := systemd-container debootstrap iproute2 nftables openssh-client rsync
+INVENTORY ?= inventories/sandbox
+PLAN ?= locustfiles/website
+
+.PHONY: help deps venv image lint unit integration molecule test demo sandbox-up sandbox-down \
+        collection bench clean
+
+help:
+	@echo "make demo          install what is needed, boot the sandbox, provision it, run a short test"
+	@echo "make test          lint, unit, integration and Molecule tests (what CI runs; needs root)"
+	@echo "make lint          ruff, yamllint, ansible-lint (production profile)"
+	@echo "make sandbox-up    boot the sandbox; make sandbox-down removes it"
+	@echo "make collection    build fleet-locust-<version>.tar.gz"
+	@echo "make bench         capacity, scale and overhead figures into bench/RESULTS.md"
+
+# apt packages the sandbox needs; apt-get runs only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+image: deps venv
+	$(BIN)/locust-fleet sandbox image
+
+lint: venv
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+integration: image
+	$(BIN)/pytest tests/integration
+
+molecule: image
+	$(BIN)/python -m locust_fleet.testing.molecule_all
+
+test: lint unit integration
+
+sandbox-up: image
+	$(BIN)/locust-fleet sandbox up
+
+sandbox-down: venv
+	$(BIN)/locust-fleet sandbox down
+
+demo: image
+	$(BIN)/locust-fleet sandbox up
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
+	$(BIN)/locust-fleet run -i $(INVENTORY) --plan $(PLAN) -u 50 -r 25 -t 20s \
+	  --check 'fail_ratio<0.01' --check 'p95<2000'
+	@echo "results: $$(ls -dt results/*/ | head -n1)  (sandbox still up: make sandbox-down)"
+
+collection: venv
+	$(BIN)/python -m locust_fleet.collection_build
+
+bench: image
+	$(BIN)/python -m locust_fleet.bench
+
+clean:
+	rm -rf build dist *.tar.gz .pytest_cache .ruff_cache

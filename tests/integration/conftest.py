@@ -1,0 +1,22 @@
+"""One sandbox for the whole integration session: booted once, removed at the end."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .sandbox_hosts import SandboxHosts
+
+SESSION_SANDBOX = "it"
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    if os.geteuid() != 0:
+        pytest.fail("integration tests boot the sandbox and need root: run `make test` as root")
+    inventory = tmp_path_factory.mktemp("inventory") / "hosts.yml"
+    hosts = SandboxHosts.up(SESSION_SANDBOX, workers=2, inventory=inventory)
+    yield hosts
+    down = hosts.down()
+    assert down.returncode == 0, down.stderr

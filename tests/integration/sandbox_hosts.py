@@ -1,0 +1,107 @@
+"""A running sandbox as the integration tests see it: hosts by role, SSH, the inventory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "locust-fleet")
+
+
+def cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, cwd=REPO, timeout=timeout, check=check
+    )
+
+
+@dataclass
+class SandboxHosts:
+    name: str
+    inventory: Path
+    key: Path
+    hosts: list[dict]
+
+    @classmethod
+    def up(cls, name: str, workers: int, inventory: Path) -> SandboxHosts:
+        proc = cli(
+            "sandbox",
+            "up",
+            "--name",
+            name,
+            "--workers",
+            str(workers),
+            "--inventory",
+            str(inventory),
+            "--json",
+        )
+        if proc.returncode != 0:
+            cli("sandbox", "down", "--name", name, "--inventory", str(inventory))
+        assert proc.returncode == 0, f"sandbox up failed:\n{proc.stderr}"
+        data = json.loads(proc.stdout)
+        return cls(name, Path(data["inventory"]), Path(data["key"]), data["hosts"])
+
+    def down(self) -> subprocess.CompletedProcess:
+        return cli("sandbox", "down", "--name", self.name, "--inventory", str(self.inventory))
+
+    def role(self, role: str) -> list[dict]:
+        return [h for h in self.hosts if h["role"] == role]
+
+    def ip(self, host: str) -> str:
+        return next(h["ip"] for h in self.hosts if h["name"] == host)
+
+    def ssh(
+        self, host: str, command: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [
+                "ssh",
+                "-i",
+                str(self.key),
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                f"root@{self.ip(host)}",
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check:
+            assert proc.returncode == 0, (
+                f"{host}: `{command}` exited {proc.returncode}: {proc.stderr}"
+            )
+        return proc
+
+    def ansible(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "ansible"), "-i", str(self.inventory), *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=timeout,
+            check=False,
+        )
+
+    def playbook(
+        self, playbook: str, *args: str, timeout: float = 900
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", str(self.inventory), playbook, *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=timeout,
+            check=False,
+        )
