@@ -1,0 +1,170 @@
+"""``summary.md``: the run's report for people (renders in GitHub, GitLab, editors)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from locust_fleet.checks import CheckResult, format_value
+from locust_fleet.outcome import Outcome
+from locust_fleet.report.tables import (
+    CPU_HEADERS,
+    ENDPOINT_HEADERS,
+    cpu_cells,
+    endpoint_rows,
+    threshold_text,
+    worker_count,
+)
+from locust_fleet.results.model import RunResults
+from locust_fleet.saturation import SaturationVerdict
+
+
+def _cell(text: str) -> str:
+    """Markdown table cell: no line breaks, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[int] = (),
+    bold_last: bool = False,
+) -> str:
+    """A Markdown table; columns whose index is in ``numeric`` are right-aligned."""
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join("---:" if i in numeric else "---" for i in range(len(headers))) + " |",
+    ]
+    for index, row in enumerate(rows):
+        cells = [_cell(c) for c in row]
+        if bold_last and index == len(rows) - 1:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "n/a"
+
+
+def _overview(results: RunResults, outcome: Outcome | None) -> list[str]:
+    meta = results.metadata
+    params = meta.parameters
+    workers = worker_count(results)
+    duration = meta.duration_s
+    lines = [f"# Load test {meta.run_id}", ""]
+    if outcome is not None:
+        status = "PASSED" if outcome.passed else "FAILED"
+        lines += [f"**{status}** (exit code {int(outcome.code)})", ""]
+        lines += [f"- {_cell(text)}" for _, text in outcome.reasons]
+        lines += [""] if outcome.reasons else []
+    sha = meta.plan_manifest_sha256 or "n/a"
+    tags = ", ".join(params.tags) or "all"
+    lines += [
+        "## Run",
+        "",
+        f"- Started {_time(meta.started_at)}, ended {_time(meta.ended_at)}"
+        + (f" ({duration:.0f} s)" if duration is not None else ""),
+        f"- Plan `{params.plan}` (manifest sha256 `{sha[:16]}`), "
+        f"Locust {meta.locust_version or 'n/a'}",
+        f"- {params.users} users at {params.spawn_rate:g}/s for {params.run_time}; tags: {tags}"
+        + (f"; excluded: {', '.join(params.exclude_tags)}" if params.exclude_tags else ""),
+        f"- Master `{meta.hosts.master}`; workers {workers.text}"
+        + (" (**fewer than expected**)" if workers.short else "")
+        + (f" on {', '.join(f'`{h}`' for h in meta.hosts.workers)}" if meta.hosts.workers else ""),
+    ]
+    if meta.hosts.targets:
+        lines.append(f"- Targets: {', '.join(f'`{h}`' for h in meta.hosts.targets)}")
+    if meta.master_exit_code is not None:
+        lines.append(f"- Locust master exit code: {meta.master_exit_code}")
+    return lines
+
+
+def _checks(check_results: Sequence[CheckResult]) -> list[str]:
+    lines = ["", "## Checks", ""]
+    if not check_results:
+        return [*lines, "No checks were given."]
+    rows = [
+        (
+            f"`{r.check.expression}`",
+            "PASS" if r.passed else "**FAIL**",
+            format_value(r.actual, r.check.unit),
+            r.message,
+        )
+        for r in check_results
+    ]
+    return [*lines, _table(("Check", "Result", "Actual", "Detail"), rows, numeric=(2,))]
+
+
+def _saturation(verdict: SaturationVerdict | None, allow_saturated: bool) -> list[str]:
+    lines = ["", "## Load generators", ""]
+    if verdict is None:
+        return [*lines, "Saturation was not evaluated."]
+    summary = verdict.summary()
+    if verdict.saturated and allow_saturated:
+        summary += " (allowed by --allow-saturated)"
+    lines += [f"**Verdict:** {summary}", "", f"Rule: {threshold_text(verdict)}.", ""]
+    if not verdict.processes:
+        return [*lines, "No CPU samples (cpu_samples.csv missing or empty)."]
+    rows = [cpu_cells(p) for p in verdict.processes]
+    return [*lines, _table(CPU_HEADERS, rows, numeric=range(2, len(CPU_HEADERS) - 1))]
+
+
+def _failures(results: RunResults) -> list[str]:
+    lines: list[str] = []
+    if results.failures:
+        rows = [(f.label, f.error, str(f.occurrences)) for f in results.failures]
+        lines += [
+            "",
+            "## Failures",
+            "",
+            _table(("Endpoint", "Error", "Occurrences"), rows, numeric=(2,)),
+        ]
+    if results.exceptions:
+        rows = [(str(e.count), e.message, ", ".join(e.nodes)) for e in results.exceptions]
+        lines += [
+            "",
+            "## Exceptions in the test plan",
+            "",
+            _table(("Count", "Message", "Nodes"), rows, numeric=(0,)),
+        ]
+    return lines
+
+
+def _events(results: RunResults) -> list[str]:
+    events = results.metadata.events
+    if not events:
+        return ["", "## Events", "", "None."]
+    rows = [(_time(e.time), e.host, e.kind, e.message) for e in events]
+    return ["", "## Events", "", _table(("Time", "Host", "Kind", "Message"), rows)]
+
+
+def render_summary_md(
+    results: RunResults,
+    check_results: Sequence[CheckResult] = (),
+    verdict: SaturationVerdict | None = None,
+    outcome: Outcome | None = None,
+    *,
+    allow_saturated: bool = False,
+    charts_file: str | None = "charts.png",
+) -> str:
+    """The whole of ``summary.md`` as text."""
+    lines = _overview(results, outcome)
+    lines += [
+        "",
+        "## Endpoints",
+        "",
+        _table(
+            ENDPOINT_HEADERS,
+            endpoint_rows(results),
+            numeric=range(1, len(ENDPOINT_HEADERS)),
+            bold_last=True,
+        ),
+    ]
+    lines += _checks(check_results)
+    lines += _saturation(verdict, allow_saturated)
+    lines += _failures(results)
+    lines += _events(results)
+    if charts_file:
+        lines += ["", "## Charts", "", f"![requests/s, response times, users, CPU]({charts_file})"]
+    return "\n".join(lines) + "\n"
