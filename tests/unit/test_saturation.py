@@ -1,0 +1,180 @@
+"""The saturation verdict on synthetic sample series and on the recorded runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from locust_fleet.results import CpuSample, load_run
+from locust_fleet.saturation import verdict, verdict_for
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "runs"
+T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+
+
+def series(
+    values: Sequence[float],
+    *,
+    role: str = "worker",
+    host: str = "w1",
+    unit: str = "locust-worker@1.service",
+    pid: int = 100,
+    start_s: float = 1.0,
+    every_s: float = 1.0,
+) -> list[CpuSample]:
+    """One process sampled every ``every_s`` seconds from T0 + ``start_s``."""
+    return [
+        CpuSample(T0 + timedelta(seconds=start_s + i * every_s), host, role, unit, pid, v)
+        for i, v in enumerate(values)
+    ]
+
+
+def run_window(seconds: float = 15.0) -> tuple[datetime, datetime]:
+    return T0, T0 + timedelta(seconds=seconds)
+
+
+def test_a_15_s_run_pinned_at_100_percent_is_flagged() -> None:
+    result = verdict(series([100.0] * 15), *run_window())
+    (worker,) = result.workers
+    assert worker.saturated and result.workers_saturated and result.saturated
+    assert worker.seconds_above == pytest.approx(15.0)
+    assert worker.fraction_above == pytest.approx(1.0)
+    assert (worker.peak_percent, worker.mean_percent) == (100.0, 100.0)
+    assert result.summary().startswith("SATURATED: worker w1/locust-worker@1.service[100]")
+
+
+def test_a_light_run_is_not_flagged() -> None:
+    result = verdict(series([20.0, 35.0, 30.0, 25.0] * 4), *run_window(16))
+    (worker,) = result.workers
+    assert not worker.saturated and not result.saturated
+    assert worker.peak_percent == 35.0
+    assert worker.mean_percent == pytest.approx(27.5)
+    assert worker.seconds_above == 0
+    assert result.measured
+    assert result.summary().startswith("not saturated")
+
+
+def test_ten_percent_of_the_run_is_the_line() -> None:
+    def pinned_for(seconds: int) -> list[float]:
+        return [30.0] * 5 + [100.0] * seconds + [30.0] * (15 - seconds)
+
+    one_second = pinned_for(1)  # 1 s of 20 = 5 %
+    two_seconds = pinned_for(2)  # 10 %: not *more* than 10 %
+    three_seconds = pinned_for(3)  # 15 %
+    window = run_window(20)
+    assert not verdict(series(one_second), *window).saturated
+    assert not verdict(series(two_seconds), *window).saturated
+    flagged = verdict(series(three_seconds), *window)
+    assert flagged.saturated
+    assert flagged.workers[0].seconds_above == pytest.approx(3.0)
+    assert flagged.workers[0].fraction_above == pytest.approx(0.15)
+
+
+def test_thresholds_are_parameters() -> None:
+    samples = series([95.0] * 10 + [40.0] * 10)
+    window = run_window(20)
+    assert verdict(samples, *window).saturated
+    assert not verdict(samples, *window, cpu_threshold=96.0).saturated
+    assert not verdict(samples, *window, max_fraction=0.6).saturated
+    with pytest.raises(ValueError, match="max_fraction"):
+        verdict(samples, max_fraction=1.5)
+    with pytest.raises(ValueError, match="cpu_threshold"):
+        verdict(samples, cpu_threshold=0)
+
+
+def test_one_saturated_worker_among_light_ones_flags_the_run() -> None:
+    samples = (
+        series([30.0] * 15, pid=1, unit="locust-worker@1.service")
+        + series([100.0] * 15, pid=2, unit="locust-worker@2.service")
+        + series([25.0] * 15, host="w2", pid=1)
+    )
+    result = verdict(samples, *run_window())
+    assert len(result.workers) == 3
+    assert [p.saturated for p in result.workers] == [False, True, False]
+    assert result.saturated
+
+
+def test_master_is_reported_and_has_its_own_flag() -> None:
+    samples = series([100.0] * 15, role="master", host="m", unit="locust-master.service") + series(
+        [20.0] * 15
+    )
+    result = verdict(samples, *run_window())
+    assert result.processes[0].role == "master"  # the master is listed first
+    assert result.master_saturated and not result.workers_saturated
+    assert result.saturated
+    quiet = verdict(
+        series([2.0] * 15, role="master", unit="locust-master.service") + series([20.0] * 15),
+        *run_window(),
+    )
+    assert not quiet.master_saturated and not quiet.saturated
+    assert quiet.masters[0].peak_percent == 2.0
+
+
+def test_a_restarted_worker_is_a_new_process() -> None:
+    samples = series([100.0] * 8, pid=10) + series([100.0] * 7, pid=11, start_s=9)
+    result = verdict(samples, *run_window())
+    assert [p.pid for p in result.workers] == [10, 11]
+    assert [p.samples for p in result.workers] == [8, 7]
+
+
+def test_samples_outside_the_window_are_ignored() -> None:
+    before = series([100.0] * 10, start_s=-20)  # pinned while importing, before the load
+    during = series([30.0] * 15)
+    result = verdict(before + during, *run_window())
+    assert result.workers[0].samples == 15
+    assert not result.saturated
+
+
+def test_a_gap_in_sampling_counts_at_most_two_intervals() -> None:
+    samples = series([100.0] * 3) + series([100.0], start_s=12)
+    result = verdict(samples, *run_window(15))
+    # 3 samples at 1 s, then one after a 9 s gap that counts for 2 s, not 9
+    assert result.workers[0].seconds_above == pytest.approx(5.0)
+
+
+def test_without_a_window_the_samples_span_is_used() -> None:
+    result = verdict(series([100.0] * 5 + [10.0] * 5))
+    assert result.window_seconds == pytest.approx(10.0)
+    assert result.workers[0].fraction_above == pytest.approx(0.5)
+
+
+def test_no_worker_samples_is_not_measured_and_not_flagged() -> None:
+    result = verdict([])
+    assert not result.measured and not result.saturated
+    assert result.summary().startswith("not measured")
+    master_only = verdict(series([40.0] * 5, role="master"))
+    assert not master_only.measured
+
+
+# --- the recorded runs ---------------------------------------------------------------------
+
+
+def test_recorded_cpu_burning_run_is_flagged_though_locust_never_warned() -> None:
+    results = load_run(DATA / "saturated")
+    result = verdict_for(results)
+    assert result.workers_saturated and not result.master_saturated
+    (worker,) = result.workers
+    assert worker.peak_percent == 101.0
+    assert worker.seconds_above == pytest.approx(9.0, abs=0.1)
+    assert worker.fraction_above == pytest.approx(0.6, abs=0.01)
+    # Locust's own check samples every 10 s and says nothing in the first 20 s
+    assert results.files.master_log is not None
+    assert "CPU" not in results.files.master_log.read_text()
+
+
+def test_recorded_light_distributed_run_is_not_flagged() -> None:
+    result = verdict_for(load_run(DATA / "distributed"))
+    assert result.measured and not result.saturated
+    assert [p.role for p in result.processes] == ["master", "worker", "worker"]
+    assert max(p.peak_percent for p in result.workers) == 55.0
+    # the window is the load (history seconds with users), not run.json's 19 s
+    assert result.window_seconds == pytest.approx(15.0)
+
+
+def test_recorded_standalone_run_has_no_worker_samples() -> None:
+    result = verdict_for(load_run(DATA / "standalone"))
+    assert not result.measured and not result.saturated
+    assert result.masters[0].peak_percent == 51.0
