@@ -1,0 +1,224 @@
+"""summary.md, junit.xml, charts.png and the terminal summary, from recorded runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+from rich.console import Console
+
+from locust_fleet.checks import evaluate_checks
+from locust_fleet.outcome import decide
+from locust_fleet.report import (
+    ReportPaths,
+    print_summary,
+    render_junit,
+    render_summary_md,
+    write_reports,
+)
+from locust_fleet.results import load_run
+from locust_fleet.saturation import verdict_for
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "runs"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def copy_run(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(DATA / name, target)
+    return target
+
+
+def report(run: Path, checks: list[str], **kwargs) -> ReportPaths:
+    """All three files, as the CLI writes them."""
+    results = load_run(run)
+    check_results = evaluate_checks(results, checks)
+    verdict = verdict_for(results)
+    outcome = decide(results, check_results, verdict, **kwargs)
+    return write_reports(run, results, check_results, verdict, outcome=outcome, **kwargs)
+
+
+def summary(run: Path, checks: list[str], **kwargs) -> str:
+    """summary.md's text without drawing charts (faster)."""
+    results = load_run(run)
+    check_results = evaluate_checks(results, checks)
+    verdict = verdict_for(results)
+    outcome = decide(results, check_results, verdict, **kwargs)
+    return render_summary_md(results, check_results, verdict, outcome, **kwargs)
+
+
+def junit(run: Path, checks: list[str], **kwargs) -> ET.Element:
+    results = load_run(run)
+    text = render_junit(results, evaluate_checks(results, checks), verdict_for(results), **kwargs)
+    return ET.fromstring(text.encode())
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def junit_cases(root: ET.Element) -> dict[str, ET.Element]:
+    return {f"{c.get('classname')}/{c.get('name')}": c for c in root.iter("testcase")}
+
+
+# --- summary.md ----------------------------------------------------------------------------
+
+
+def test_summary_has_endpoints_checks_verdict_and_workers() -> None:
+    text = summary(DATA / "distributed", ["fail_ratio<0.2", "p95<0.001"])
+    assert text.startswith("# Load test 20261128T123751Z-distributed\n")
+    assert "**FAILED** (exit code 3)" in text
+    assert "| GET /missing | 363 | 363 | 100.00 | 24.2 | 11 | 4 | 9 | 27 | 1233 |" in text
+    assert "| **Aggregated** | **3168** | **363** | **11.46** | **211.3** |" in text
+    assert "| `fail_ratio<0.2` | PASS | 11.46% |" in text
+    assert "| `p95<0.001` | **FAIL** | 9 ms |" in text
+    assert "**Verdict:** not saturated" in text
+    assert "| controller/locust-worker@2.service[15208] | worker | 16 | 55% | 22% |" in text
+    assert "workers 2 of 2 connected" in text
+    assert (
+        "| GET /missing | HTTPError('404 Client Error: File not found for url: /missing') |" in text
+    )
+    assert "![requests/s, response times, users, CPU](charts.png)" in text
+
+
+def test_summary_shows_saturation_events_and_fewer_workers(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "saturated")
+    data = json.loads((run / "run.json").read_text())
+    data["workers_expected"] = 2
+    data["events"] = [
+        {
+            "time": "2026-11-28T12:38:25Z",
+            "host": "w2",
+            "kind": "worker_missing",
+            "message": "heartbeat lost | restarting",
+        }
+    ]
+    (run / "run.json").write_text(json.dumps(data))
+    text = summary(run, [])
+    assert "**FAILED** (exit code 4)" in text
+    assert "**Verdict:** SATURATED: worker controller/locust-worker@1.service[20754]" in text
+    assert "| 101% | 86% | 9 s (60%) | YES |" in text
+    assert "workers 1 of 2 connected (**fewer than expected**)" in text
+    assert (
+        "| 2026-11-28 12:38:25 UTC | w2 | worker_missing | heartbeat lost \\| restarting |" in text
+    )
+    assert "| 158 | plan bug: no token in response |" in text
+    assert "No checks were given." in text
+
+
+def test_allowed_saturation_is_said_so() -> None:
+    text = summary(DATA / "saturated", [], allow_saturated=True)
+    assert "(allowed by --allow-saturated)" in text
+    assert "**FAILED** (exit code 1)" in text  # the plan's exceptions remain
+
+
+# --- junit.xml -----------------------------------------------------------------------------
+
+
+def test_junit_has_a_case_per_check_and_for_saturation() -> None:
+    root = junit(DATA / "distributed", ["fail_ratio<0.2", "p95<0.001", "GET /about:p99<1000"])
+    assert root.tag == "testsuites"
+    (suite,) = root.findall("testsuite")
+    assert suite.get("name") == "locust-fleet.20261128T123751Z-distributed"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "0")
+    cases = junit_cases(root)
+    assert list(cases) == [
+        "locust-fleet.checks/fail_ratio<0.2",
+        "locust-fleet.checks/p95<0.001",
+        "locust-fleet.checks/GET /about:p99<1000",
+        "locust-fleet.saturation/load generators not saturated",
+    ]
+    failure = cases["locust-fleet.checks/p95<0.001"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "p95 on Aggregated was 9 ms; required < 0.001 ms: FAILED"
+    assert cases["locust-fleet.checks/fail_ratio<0.2"].find("failure") is None
+    assert cases["locust-fleet.saturation/load generators not saturated"].find("*") is None
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["requests"] == "3168" and props["workers_connected"] == "2"
+
+
+def test_junit_saturation_failure_and_failed_requests() -> None:
+    cases = junit_cases(junit(DATA / "saturated", ["p95<500"]))
+    saturation = cases["locust-fleet.saturation/load generators not saturated"].find("failure")
+    assert saturation is not None and saturation.get("type") == "GeneratorSaturated"
+    assert "peak 101%" in (saturation.text or "")
+    requests = cases["locust-fleet.requests/no failed requests"].find("failure")
+    assert requests is not None
+    assert requests.get("message") == "158 exception(s) in the test plan"
+    assert cases["locust-fleet.checks/p95<500"].find("failure") is None
+
+
+def test_junit_skips_saturation_when_allowed_or_not_measured() -> None:
+    allowed = junit_cases(junit(DATA / "saturated", [], allow_saturated=True))
+    skipped = allowed["locust-fleet.saturation/load generators not saturated"].find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("allowed: SATURATED")
+    standalone = junit_cases(junit(DATA / "standalone", ["fail_ratio<0.5"]))
+    case = standalone["locust-fleet.saturation/load generators not saturated"]
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message", "").startswith("not measured")
+    # a fail_ratio check covers failed requests: no separate requests test case
+    assert "locust-fleet.requests/no failed requests" not in standalone
+
+
+def test_extra_junit_copy(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    results = load_run(run)
+    target = tmp_path / "ci" / "junit.xml"
+    paths = write_reports(run, results, evaluate_checks(results, ["p95<500"]), junit_path=target)
+    assert paths.extra_junit == target
+    assert target.read_bytes() == paths.junit_xml.read_bytes()
+
+
+def test_write_reports_writes_the_three_files(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    paths = report(run, ["p95<500"])
+    assert paths.summary_md == run / "summary.md" and paths.summary_md.read_text().startswith("#")
+    assert ET.parse(paths.junit_xml).getroot().tag == "testsuites"
+    assert paths.charts_png.read_bytes()[:8] == PNG_SIGNATURE
+
+
+# --- charts.png ----------------------------------------------------------------------------
+
+
+def test_charts_are_a_real_png_with_a_cpu_panel(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "saturated")
+    paths = report(run, [])
+    assert paths.charts_png.stat().st_size > 20_000
+    assert png_size(paths.charts_png) == (1300, 1200)  # five panels
+    pixels = imread(paths.charts_png)
+    assert pixels.std() > 0.05  # not a blank image
+
+
+def test_charts_without_cpu_samples_or_history(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    (run / "cpu_samples.csv").unlink()
+    paths = report(run, [])
+    assert png_size(paths.charts_png) == (1300, 960)  # four panels
+    (run / "locust_stats_history.csv").unlink()
+    (run / "stats.json").unlink()
+    paths = report(run, [])
+    assert png_size(paths.charts_png) == (1300, 960)
+
+
+# --- the terminal summary ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_console_summary(width: int) -> None:
+    results = load_run(DATA / "saturated")
+    check_results = evaluate_checks(results, ["p95<500", "p99<10"])
+    verdict = verdict_for(results)
+    console = Console(record=True, width=width, color_system=None)
+    print_summary(console, results, check_results, verdict, decide(results, check_results, verdict))
+    text = console.export_text()
+    for expected in ("Aggregated", "3381", "p95<500", "PASS", "FAIL", "SATURATED", "exit 4"):
+        assert expected in text
+    assert "Workers: 1 of 1 connected" in text
