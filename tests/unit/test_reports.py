@@ -16,6 +16,7 @@ from locust_fleet.checks import evaluate_checks
 from locust_fleet.outcome import decide
 from locust_fleet.report import (
     ReportPaths,
+    analyse,
     print_summary,
     render_junit,
     render_summary_md,
@@ -222,3 +223,26 @@ def test_console_summary(width: int) -> None:
     for expected in ("Aggregated", "3381", "p95<500", "PASS", "FAIL", "SATURATED", "exit 4"):
         assert expected in text
     assert "Workers: 1 of 1 connected" in text
+
+
+# --- analyse: the whole offline half in one call -------------------------------------------
+
+
+def test_analyse_passes_and_fails_like_the_done_when_of_issue_8(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    passed = analyse(run, ["fail_ratio<0.2", "p95<2000"])
+    assert passed.outcome.code == 0
+    assert [r.passed for r in passed.check_results] == [True, True]
+    for path in (passed.paths.summary_md, passed.paths.junit_xml, passed.paths.charts_png):
+        assert path.parent == run and path.stat().st_size > 0
+    failed = analyse(run, ["fail_ratio<0.2", "p95<0.001"], junit_path=tmp_path / "junit.xml")
+    assert failed.outcome.code == 3
+    assert (tmp_path / "junit.xml").read_text().count("<failure ") == 1
+    assert "**FAILED** (exit code 3)" in failed.paths.summary_md.read_text()
+
+
+def test_analyse_raises_value_errors_for_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="invalid check 'p95=1'"):
+        analyse(DATA / "distributed", ["p95=1"])
+    with pytest.raises(ValueError, match=r"run\.json: missing"):
+        analyse(tmp_path, [])

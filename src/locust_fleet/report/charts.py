@@ -86,7 +86,7 @@ def _requests(ax: Axes, results: RunResults, origin: datetime) -> None:
             label="completed\nper second\n(stats.json)",
         )
     x = _seconds([r.timestamp for r in agg], origin)
-    ax.plot(x, [r.requests_per_s for r in agg], color="black", linewidth=2, label="all")
+    ax.plot(x, [r.requests_per_s for r in agg], color="black", linewidth=2, label="all (history)")
     for label, rows in _endpoint_series(results).items():
         ax.plot(
             _seconds([r.timestamp for r in rows], origin),
