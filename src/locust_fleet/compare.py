@@ -21,6 +21,7 @@ API::
     compare_results(a, b, threshold=0.10) -> Comparison
     comparison.has_regression; comparison.regressions
     comparison_table(comparison) -> rich.table.Table
+    comparison_markdown(comparison) -> str        # the same table for a PR comment or file
 """
 
 from __future__ import annotations
@@ -268,14 +269,47 @@ def comparison_table(comparison: Comparison) -> Table:
     for spec in METRIC_SPECS:
         table.add_column(f"{spec.name} ({_COLUMN_TITLES[spec.unit]})", justify="right")
     for index, endpoint in enumerate(comparison.endpoints):
-        label = endpoint.label
-        if not endpoint.in_a:
-            label += " (only in B)"
-        elif not endpoint.in_b:
-            label += " (only in A)"
         table.add_row(
-            label,
+            _endpoint_label(endpoint),
             *(_delta_cell(m) for m in endpoint.metrics),
             end_section=index == len(comparison.endpoints) - 2,
         )
     return table
+
+
+def _endpoint_label(endpoint: EndpointComparison) -> str:
+    if not endpoint.in_a:
+        return f"{endpoint.label} (only in B)"
+    if not endpoint.in_b:
+        return f"{endpoint.label} (only in A)"
+    return endpoint.label
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    """The delta table as Markdown; regressions in bold with ``*``."""
+    headers = ["Endpoint"] + [f"{s.name} ({_COLUMN_TITLES[s.unit]})" for s in METRIC_SPECS]
+    lines = [
+        f"# {comparison.a_run_id} (A) -> {comparison.b_run_id} (B)",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "| --- |" + " ---: |" * len(METRIC_SPECS),
+    ]
+    for endpoint in comparison.endpoints:
+        cells = [_endpoint_label(endpoint).replace("|", "\\|")]
+        for delta in endpoint.metrics:
+            text = _delta_cell(delta).plain.removesuffix(" *")
+            cells.append(f"**{text}** \\*" if delta.regression else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    verdict = (
+        f"**{len(comparison.regressions)} regression(s)**"
+        if comparison.has_regression
+        else "No regression"
+    )
+    lines += [
+        "",
+        f"{verdict} (\\* = worse by more than {comparison.threshold * 100:g}% and by more than "
+        f"{comparison.latency_floor_ms:g} ms for latencies, "
+        f"{comparison.fail_ratio_floor * 100:g} points for the failure ratio).",
+    ]
+    lines += [f"- Note: {note}" for note in comparison.notes]
+    return "\n".join(lines) + "\n"

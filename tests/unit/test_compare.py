@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from locust_fleet.compare import compare_runs, comparison_table
+from locust_fleet.compare import compare_runs, comparison_markdown, comparison_table
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "runs"
 
@@ -125,3 +125,13 @@ def test_table_marks_regressions() -> None:
 def test_negative_threshold_is_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
         compare_runs(DATA / "standalone", DATA / "standalone", threshold=-0.1)
+
+
+def test_markdown_table() -> None:
+    text = comparison_markdown(compare_runs(DATA / "standalone", DATA / "distributed"))
+    assert text.startswith("# 20261128T123716Z-standalone (A) -> 20261128T123751Z-distributed (B)")
+    assert "| Aggregated | 145.9 -> 211.3 (+45%) | 3 -> 4 (+33%) | 7 -> 9 (+29%) |" in text
+    assert "| **9 -> 22 (+144%)** \\* | **10.03 -> 11.46 (+14%)** \\* |" in text
+    assert "**4 regression(s)**" in text
+    no_change = comparison_markdown(compare_runs(DATA / "standalone", DATA / "standalone"))
+    assert "No regression" in no_change and "**" not in no_change.split("\n", 3)[3]
