@@ -21,6 +21,10 @@ API::
         -> SaturationVerdict
     verdict_for(results, cpu_threshold=90.0, max_fraction=0.10) -> SaturationVerdict
 
+Worker hosts named in ``run.json`` with no samples at all are listed in
+``unsampled_hosts`` (and said in the summary): a verdict of "not saturated"
+only covers the hosts that were measured.
+
 ``SaturationVerdict.saturated`` is true when any worker *or the master* is
 saturated: a pinned master delays heartbeats and stats aggregation, so its
 numbers are as untrustworthy as a pinned worker's. The two flags are also
@@ -32,7 +36,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from locust_fleet.results.model import CpuSample, RunResults
@@ -71,6 +75,7 @@ class SaturationVerdict:
     window_start: datetime | None
     window_end: datetime | None
     processes: tuple[ProcessCpu, ...]
+    unsampled_hosts: tuple[str, ...] = ()
 
     @property
     def window_seconds(self) -> float | None:
@@ -110,19 +115,25 @@ class SaturationVerdict:
             f"{self.max_fraction * 100:g}% of the run"
         )
         flagged = [p for p in self.processes if p.saturated]
+        gap = (
+            f" No CPU samples from worker host(s) {', '.join(self.unsampled_hosts)}: "
+            "not measured there."
+            if self.unsampled_hosts
+            else ""
+        )
         if flagged:
             names = ", ".join(
                 f"{p.role} {p.label} ({p.seconds_above:.0f} s = {p.fraction_above * 100:.0f}%, "
                 f"peak {p.peak_percent:.0f}%)"
                 for p in flagged
             )
-            return f"SATURATED: {names} ran {rule}; the results measure the generators."
+            return f"SATURATED: {names} ran {rule}; the results measure the generators.{gap}"
         if not self.measured:
             return "not measured: no worker CPU samples in the run window."
         peak = max(p.peak_percent for p in self.workers)
         return (
             f"not saturated: no process ran {rule} "
-            f"({len(self.workers)} worker process(es), highest worker peak {peak:.0f}%)."
+            f"({len(self.workers)} worker process(es), highest worker peak {peak:.0f}%).{gap}"
         )
 
 
@@ -232,10 +243,15 @@ def verdict_for(
 ) -> SaturationVerdict:
     """:func:`verdict` over ``results.cpu_samples`` in the run's load window."""
     start, end = load_window(results)
-    return verdict(
+    result = verdict(
         results.cpu_samples,
         start,
         end,
         cpu_threshold=cpu_threshold,
         max_fraction=max_fraction,
     )
+    sampled = {p.host for p in result.workers}
+    unsampled = tuple(h for h in dict.fromkeys(results.metadata.hosts.workers) if h not in sampled)
+    if result.workers and unsampled:
+        result = replace(result, unsampled_hosts=unsampled)
+    return result

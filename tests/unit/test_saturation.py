@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,3 +180,17 @@ def test_recorded_standalone_run_has_no_worker_samples() -> None:
     result = verdict_for(load_run(DATA / "standalone"))
     assert not result.measured and not result.saturated
     assert result.masters[0].peak_percent == 51.0
+
+
+def test_worker_hosts_without_samples_are_named(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(DATA / "distributed", run)
+    data = json.loads((run / "run.json").read_text())
+    data["hosts"]["workers"] = ["controller", "w2", "w3"]
+    (run / "run.json").write_text(json.dumps(data))
+    result = verdict_for(load_run(run))
+    assert result.unsampled_hosts == ("w2", "w3")
+    assert not result.saturated
+    assert result.summary().endswith(
+        "No CPU samples from worker host(s) w2, w3: not measured there."
+    )
