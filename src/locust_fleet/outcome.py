@@ -92,14 +92,17 @@ def decide(
     """The exit code and every reason for it.
 
     ``results`` is ``None`` when the run produced none (then the code is 2);
-    ``errors`` are orchestration errors found by the caller (each gives 2).
-    A master that exited with a code other than Locust's 0/1 is also an error.
+    ``errors`` are orchestration errors found by the caller (each gives 2), as is
+    ``run.json``'s ``error``. A master that exited with a code other than
+    Locust's 0/1 is also an error.
     """
     reasons: list[tuple[ExitCode, str]] = [(ExitCode.ERROR, e) for e in errors]
     if results is None:
         if not errors:
             reasons.append((ExitCode.ERROR, "the run produced no results"))
     else:
+        if results.metadata.error:
+            reasons.append((ExitCode.ERROR, results.metadata.error))
         code = results.metadata.master_exit_code
         if code is not None and code not in _LOCUST_NORMAL_EXITS:
             reasons.append((ExitCode.ERROR, f"the Locust master exited with code {code}"))

@@ -101,3 +101,10 @@ def test_abnormal_master_exit_is_an_error(clean: RunResults) -> None:
     outcome = decide(crashed, [], None)
     assert outcome.code == 2
     assert "the Locust master exited with code 2" in outcome.explain()
+
+
+def test_an_error_recorded_in_run_json_is_exit_2(clean: RunResults) -> None:
+    meta = dataclasses.replace(clean.metadata, error="host w2 never connected")
+    outcome = decide(dataclasses.replace(clean, metadata=meta), [], None)
+    assert outcome.code == 2
+    assert outcome.explain() == "exit 2: host w2 never connected"

@@ -246,3 +246,26 @@ def test_analyse_raises_value_errors_for_exit_2(tmp_path: Path) -> None:
         analyse(DATA / "distributed", ["p95=1"])
     with pytest.raises(ValueError, match=r"run\.json: missing"):
         analyse(tmp_path, [])
+
+
+def test_reports_of_a_run_with_an_orchestration_error_and_no_start_time(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    data = json.loads((run / "run.json").read_text())
+    data.update(
+        started_at=None,
+        error="host w2 | never connected",
+        worker_processes={"controller": 2},
+        master_unit_result="exit-code",
+    )
+    (run / "run.json").write_text(json.dumps(data))
+    (run / "locust_stats_history.csv").unlink()
+    paths = report(run, ["p95<500"])
+    text = paths.summary_md.read_text()
+    assert "**FAILED** (exit code 2)" in text
+    assert "- **Orchestration error:** host w2 \\| never connected" in text
+    assert "- Worker processes per host: `controller` 2" in text
+    assert "- Locust master exit code: 1 (exit-code)" in text
+    assert "Started n/a" in text
+    suite = ET.parse(paths.junit_xml).getroot().find("testsuite")
+    assert suite is not None and suite.get("timestamp") is None
+    assert png_size(paths.charts_png)[0] == 1300

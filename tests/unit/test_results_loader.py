@@ -302,3 +302,35 @@ def test_binary_garbage_is_reported_not_crashed_on(tmp_path: Path) -> None:
     (run / "locust_failures.csv").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ResultsError, match=r"locust_failures\.csv: not UTF-8"):
         load_run(run)
+
+
+def test_run_json_as_the_run_playbook_writes_it(tmp_path: Path) -> None:
+    """Extra keys, numbers as text, extra_args as a mapping, an error, no start time."""
+    run = copy_run(tmp_path)
+    data = json.loads((run / "run.json").read_text())
+    data["parameters"].update(
+        users="50",
+        spawn_rate="25.0",
+        run_seconds=20,
+        user_classes=["WebsiteUser"],
+        extra_args={"--search-term": "shoes"},
+        target_url="http://10.0.0.20",
+    )
+    data.update(
+        started_at=None,
+        workers_expected="4",
+        workers_connected=3,
+        worker_processes={"w1": 2, "w2": "2"},
+        master_unit_result="exit-code",
+        error="host w2: locustfile.py sha256 3f2a differs",
+    )
+    (run / "run.json").write_text(json.dumps(data))
+    meta = load_run(run).metadata
+    assert (meta.parameters.users, meta.parameters.spawn_rate) == (50, 25.0)
+    assert meta.parameters.extra_args == ("--search-term=shoes",)
+    assert meta.parameters.target_url == "http://10.0.0.20"
+    assert meta.started_at is None and meta.duration_s is None
+    assert (meta.workers_expected, meta.workers_connected) == (4, 3)
+    assert meta.worker_processes == {"w1": 2, "w2": 2}
+    assert meta.master_unit_result == "exit-code"
+    assert meta.error.startswith("host w2")

@@ -44,7 +44,10 @@ def _origin(results: RunResults, verdict: SaturationVerdict | None) -> datetime:
         return results.history[0].timestamp
     if verdict is not None and verdict.window_start is not None:
         return verdict.window_start
-    return results.metadata.started_at
+    if results.metadata.started_at is not None:
+        return results.metadata.started_at
+    samples = results.cpu_samples
+    return samples[0].timestamp if samples else datetime.fromtimestamp(0, UTC)
 
 
 def _endpoint_series(results: RunResults) -> dict[str, list[HistoryRow]]:

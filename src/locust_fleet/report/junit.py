@@ -48,15 +48,14 @@ def render_junit(
     """The text of ``junit.xml`` (UTF-8, with an XML declaration)."""
     meta = results.metadata
     duration = meta.duration_s or 0.0
-    suite = ET.Element(
-        "testsuite",
-        {
-            "name": f"{SUITE_PREFIX}.{meta.run_id}",
-            "timestamp": meta.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
-            "hostname": meta.hosts.master,
-            "time": f"{duration:.3f}",
-        },
-    )
+    attributes = {
+        "name": f"{SUITE_PREFIX}.{meta.run_id}",
+        "hostname": meta.hosts.master,
+        "time": f"{duration:.3f}",
+    }
+    if meta.started_at is not None:
+        attributes["timestamp"] = meta.started_at.strftime("%Y-%m-%dT%H:%M:%S")
+    suite = ET.Element("testsuite", attributes)
     properties = ET.SubElement(suite, "properties")
     for key, value in (
         ("run_id", meta.run_id),

@@ -73,10 +73,19 @@ def _overview(results: RunResults, outcome: Outcome | None) -> list[str]:
         + (" (**fewer than expected**)" if workers.short else "")
         + (f" on {', '.join(f'`{h}`' for h in meta.hosts.workers)}" if meta.hosts.workers else ""),
     ]
+    if meta.worker_processes:
+        per_host = ", ".join(f"`{h}` {n}" for h, n in meta.worker_processes.items())
+        lines.append(f"- Worker processes per host: {per_host}")
+    if params.target_url:
+        lines.append(f"- Target URL: `{params.target_url}`")
     if meta.hosts.targets:
         lines.append(f"- Targets: {', '.join(f'`{h}`' for h in meta.hosts.targets)}")
-    if meta.master_exit_code is not None:
-        lines.append(f"- Locust master exit code: {meta.master_exit_code}")
+    if meta.master_exit_code is not None or meta.master_unit_result:
+        result = f" ({meta.master_unit_result})" if meta.master_unit_result else ""
+        code = "n/a" if meta.master_exit_code is None else str(meta.master_exit_code)
+        lines.append(f"- Locust master exit code: {code}{result}")
+    if meta.error:
+        lines.append(f"- **Orchestration error:** {_cell(meta.error)}")
     return lines
 
 

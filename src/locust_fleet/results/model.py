@@ -178,6 +178,7 @@ class RunParameters:
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
+    target_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,14 @@ class RunHosts:
 
 @dataclass(frozen=True)
 class RunMetadata:
-    """``run.json``, written by the ``run_test`` playbook."""
+    """``run.json``, written by the ``run_test`` playbook.
+
+    ``error`` is the orchestration's own account of what went wrong (empty when
+    nothing did); ``worker_processes`` maps each worker host to its process count.
+    """
 
     run_id: str
-    started_at: datetime
+    started_at: datetime | None
     ended_at: datetime | None
     parameters: RunParameters
     locust_version: str | None
@@ -202,10 +207,13 @@ class RunMetadata:
     workers_connected: int | None
     master_exit_code: int | None
     events: tuple[RunEvent, ...] = ()
+    error: str = ""
+    master_unit_result: str | None = None
+    worker_processes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float | None:
-        if self.ended_at is None:
+        if self.started_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
 

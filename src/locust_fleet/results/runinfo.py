@@ -51,6 +51,8 @@ class _Object:
 
     def integer(self, key: str) -> int:
         value = self._get(key, True)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)  # templating may hand numbers over as text
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._error(key, f"expected an integer, found {value!r}")
         return value
@@ -62,9 +64,23 @@ class _Object:
 
     def number(self, key: str) -> float:
         value = self._get(key, True)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._error(key, f"expected a number, found {value!r}")
         return float(value)
+
+    def counts(self, key: str) -> dict[str, int]:
+        value = self._get(key, False)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self._error(key, f"expected an object of host: count, found {value!r}")
+        child = _Object(self.path, self._key(key), value)
+        return {host: child.integer(host) for host in value}
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self._get(key, False)
@@ -72,6 +88,8 @@ class _Object:
             return ()
         if isinstance(value, str):  # "tags": "a,b" is easy to write by hand
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, dict):  # extra arguments as {name: value}
+            return tuple(f"{k}={v}" for k, v in value.items())
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._error(key, f"expected a list of strings, found {value!r}")
         return tuple(value)
@@ -109,7 +127,7 @@ def read_run_json(path: Path) -> RunMetadata:
     top = _Object(path, "", data)
     params = top.child("parameters")
     hosts = top.child("hosts")
-    events_raw = top.data.get("events") or []
+    events_raw = top.data.get("events") or []  # event times are optional and may be naive
     if not isinstance(events_raw, list):
         raise ResultsError(path, "key 'events': expected a list")
     events = []
@@ -125,7 +143,7 @@ def read_run_json(path: Path) -> RunMetadata:
         )
     return RunMetadata(
         run_id=top.string("run_id"),
-        started_at=top.time("started_at"),
+        started_at=top.optional_time("started_at"),
         ended_at=top.optional_time("ended_at"),
         parameters=RunParameters(
             plan=params.string("plan"),
@@ -135,6 +153,7 @@ def read_run_json(path: Path) -> RunMetadata:
             tags=params.strings("tags"),
             exclude_tags=params.strings("exclude_tags"),
             extra_args=params.strings("extra_args"),
+            target_url=params.optional_string("target_url"),
         ),
         locust_version=top.optional_string("locust_version"),
         plan_manifest_sha256=top.optional_string("plan_manifest_sha256"),
@@ -147,4 +166,7 @@ def read_run_json(path: Path) -> RunMetadata:
         workers_connected=top.optional_integer("workers_connected"),
         master_exit_code=top.optional_integer("master_exit_code"),
         events=tuple(events),
+        error=top.optional_string("error") or "",
+        master_unit_result=top.optional_string("master_unit_result"),
+        worker_processes=top.counts("worker_processes"),
     )
