@@ -269,3 +269,17 @@ def test_reports_of_a_run_with_an_orchestration_error_and_no_start_time(tmp_path
     suite = ET.parse(paths.junit_xml).getroot().find("testsuite")
     assert suite is not None and suite.get("timestamp") is None
     assert png_size(paths.charts_png)[0] == 1300
+
+
+def test_charts_mark_events(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "distributed")
+    plain = report(run, []).charts_png.read_bytes()
+    data = json.loads((run / "run.json").read_text())
+    data["events"] = [
+        {"time": "2026-11-28T12:38:01", "host": "w1", "kind": "worker_missing", "message": "m"},
+        {"time": None, "host": "w1", "kind": "cpu_warning", "message": "no time: not drawn"},
+    ]
+    (run / "run.json").write_text(json.dumps(data))
+    marked = report(run, []).charts_png
+    assert png_size(marked) == (1300, 1200)
+    assert marked.read_bytes() != plain

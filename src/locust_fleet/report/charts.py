@@ -1,9 +1,11 @@
 """``charts.png``: the run over time, drawn with matplotlib's Agg backend.
 
 Panels, sharing a time axis in seconds since the first history row:
-requests/s (aggregated, plus each endpoint), response times (aggregated p50 and
-p95), users, failures/s, and, when ``cpu_samples.csv`` exists, CPU of every
-master and worker process with the saturation threshold.
+requests/s (aggregated, plus each endpoint, with the per-second counts of
+stats.json as bars), response times (aggregated p50 and p95), users,
+failures/s, and, when ``cpu_samples.csv`` exists, CPU of every master and
+worker process with the saturation threshold and the load window shaded.
+Events from ``run.json`` (worker missing, restarted, ...) are dashed lines.
 
 Uses ``matplotlib.figure.Figure`` directly (no pyplot, no global state), so it
 is safe to call from any thread and leaks no figures.
@@ -188,6 +190,27 @@ def _cpu(ax: Axes, verdict: SaturationVerdict, origin: datetime) -> None:
     ax.legend(**_LEGEND)
 
 
+def _events(axes: Sequence[Axes], results: RunResults, origin: datetime) -> None:
+    """A dashed line on every panel at each event (worker missing, restarted, ...)."""
+    for event in results.metadata.events:
+        if event.time is None:
+            continue
+        x = (event.time - origin).total_seconds()
+        for ax in axes:
+            ax.axvline(x, color="purple", linestyle="--", linewidth=1, alpha=0.6)
+        axes[0].annotate(
+            f"{event.kind} {event.host}",
+            xy=(x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -2),
+            textcoords="offset points",
+            rotation=90,
+            va="top",
+            fontsize="x-small",
+            color="purple",
+        )
+
+
 def render_charts(
     results: RunResults, verdict: SaturationVerdict | None, path: str | Path, dpi: int = 100
 ) -> Path:
@@ -206,6 +229,7 @@ def render_charts(
         _cpu(axes[4], verdict, origin)
     for ax in axes:
         ax.grid(True, alpha=0.3)
+    _events(axes, results, origin)
     axes[-1].set_xlabel(f"seconds since {origin.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     figure.suptitle(f"Load test {results.run_id}", fontweight="bold")
     target = Path(path)
