@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from locust_fleet.checks import format_value
 from locust_fleet.results.model import EndpointStats, RunResults
 from locust_fleet.saturation import ProcessCpu, SaturationVerdict
 
@@ -90,8 +89,9 @@ def worker_count(results: RunResults) -> WorkerCount:
 
 
 def threshold_text(verdict: SaturationVerdict) -> str:
+    window = verdict.window_seconds
+    span = f"the {window:.0f} s load window" if window is not None else "the run"
     return (
-        f"a process is saturated above {verdict.cpu_threshold:g}% of one core for more than "
-        f"{verdict.max_fraction * 100:g}% of the {format_value(verdict.window_seconds, 's')} "
-        "load window"
+        f"a process counts as saturated when it spends more than "
+        f"{verdict.max_fraction * 100:g}% of {span} above {verdict.cpu_threshold:g}% of one core"
     )
