@@ -1,0 +1,58 @@
+"""locust_worker: hardened instances running as locust, surplus ones stopped."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+import checks
+
+testinfra_hosts = checks.hosts("locust_workers")
+
+
+def test_the_wanted_instance_runs_as_locust(host):
+    props = checks.unit_properties(
+        host, "locust-worker@1.service", "ActiveState", "SubState", "MainPID", "UnitFileState"
+    )
+    assert (props["ActiveState"], props["SubState"], props["UnitFileState"]) == (
+        "active",
+        "running",
+        "enabled",
+    )
+    proc = host.process.get(pid=int(props["MainPID"]))
+    assert proc.user == "locust"
+    assert "--worker" in proc.args
+
+
+def test_surplus_instance_is_stopped_and_disabled(host):
+    # side_effect lowered locust_worker_processes from 2 to 1.
+    props = checks.unit_properties(host, "locust-worker@2.service", "ActiveState", "UnitFileState")
+    assert props["ActiveState"] == "inactive"
+    assert props["UnitFileState"] != "enabled"
+
+
+def test_worker_points_at_the_master_host_and_port(host):
+    master_address = checks.host_vars(checks.hosts("locust_master")[0])["ansible_host"]
+    exec_start = checks.unit_properties(host, "locust-worker@1.service", "ExecStart")["ExecStart"]
+    assert f"--master-host {master_address} --master-port 5557" in exec_start
+    assert "-f /opt/locust/plans/current/locustfile.py" in exec_start
+
+
+def test_open_file_limit_is_the_clamped_value(host):
+    pid = int(checks.unit_properties(host, "locust-worker@1.service", "MainPID")["MainPID"])
+    soft, hard = checks.open_files_limit(host, pid)
+    expected = min(65535, checks.pid1_nofile_hard(host))
+    assert (soft, hard) == (expected, expected)
+
+
+def test_unit_is_hardened(host):
+    props = checks.unit_properties(
+        host, "locust-worker@1.service", *checks.HARDENING, "User", "Restart"
+    )
+    for name, value in checks.HARDENING.items():
+        assert props[name] == value, name
+    assert props["User"] == "locust"
+    assert props["Restart"] == "always"
+
+
+def test_systemd_analyze_security_exposure_is_at_most_3(host):
+    assert checks.exposure(host, "locust-worker@1.service") <= 3.0
