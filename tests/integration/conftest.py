@@ -20,3 +20,11 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
     yield hosts
     down = hosts.down()
     assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture(scope="session")
+def fleet(sandbox):
+    """The session sandbox provisioned by playbooks/site.yml with the website plan."""
+    proc = sandbox.playbook("playbooks/site.yml", "-e", "locust_testplan_src=locustfiles/website")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return sandbox

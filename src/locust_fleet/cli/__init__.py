@@ -10,10 +10,16 @@ import argparse
 import sys
 
 from .. import __version__
-from . import sandbox_cmd
+from . import fleet_cmd, report_cmd, run_cmd, sandbox_cmd
 
 EPILOG = """\
 examples:
+  locust-fleet provision -i inventories/lab --plan locustfiles/website
+  locust-fleet run -i inventories/lab --plan locustfiles/website -u 50 -r 25 -t 20s \\
+      --check 'fail_ratio<0.01' --check 'p95<500'
+  locust-fleet status -i inventories/lab
+  locust-fleet report results/<run-id>
+  locust-fleet compare results/<run-a> results/<run-b>
   locust-fleet sandbox up --workers 2         boot a master, 2 workers and an nginx target
   locust-fleet sandbox status
   locust-fleet sandbox down                   remove the sandbox; nothing is left behind
@@ -29,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"locust-fleet {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    fleet_cmd.register(verbs)
+    run_cmd.register(verbs)
+    report_cmd.register(verbs)
     sandbox_cmd.register(verbs)
     return parser
 

@@ -1,0 +1,137 @@
+"""Filters the run playbook uses to read durations, manifests and Locust's logs.
+
+locust_duration_seconds   "1h30m" / "90s" / "45" -> seconds (-1 when not a duration)
+locust_manifest_mismatches  files whose hash on a host differs from its manifest
+locust_mismatch_message   one of those as a sentence naming host, file and both hashes
+locust_workers_connected  the most workers the master ever reported connected
+locust_run_events         worker missing / quit / restarted, CPU warnings, from logs
+"""
+
+from __future__ import annotations
+
+import re
+
+DOCUMENTATION = ""
+
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+_JOURNAL_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
+_CONNECTED = re.compile(r"reported as ready(?: \(duplicate message\))?\. (\d+) workers connected")
+
+# (kind, pattern) over the master's log; group "worker" is Locust's worker id.
+_MASTER_EVENTS = (
+    ("worker_missing", re.compile(r"Worker (?P<worker>\S+) failed to send heartbeat")),
+    ("worker_quit", re.compile(r"Worker '(?P<worker>[^']+)' \(index \d+\) quit")),
+    ("cpu_warning", re.compile(r"Worker (?P<worker>\S+) \(index \d+\) exceeded cpu threshold")),
+    ("cpu_warning", re.compile(r"(?P<master>CPU usage above \d+%)")),
+    ("all_workers_missing", re.compile(r"The last worker (?:went missing|quit), stopping test")),
+)
+# Over a worker host's journal (systemd's own lines about the worker units).
+_JOURNAL_EVENTS = (
+    (
+        "worker_died",
+        re.compile(
+            r"(?P<unit>locust-worker@\d+\.service): Main process exited, "
+            r"code=(?:killed|dumped|exited), status=(?!0/)"
+        ),
+    ),
+    (
+        "worker_restarted",
+        re.compile(r"(?P<unit>locust-worker@\d+\.service): Scheduled restart job"),
+    ),
+)
+
+
+def locust_duration_seconds(value) -> int:
+    """Locust's run-time syntax (or plain seconds) as seconds; -1 when it is not one."""
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    match = _DURATION.match(text)
+    if not text or not match:
+        return -1
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def locust_manifest_mismatches(manifest: str, actual: str) -> list[dict]:
+    """Compare a `sha256sum` manifest with `sha256sum` output taken now on the host."""
+    recorded = _parse_sums(manifest)
+    now = _parse_sums(actual)
+    return [
+        {"file": name, "recorded": digest, "actual": now.get(name, "missing")}
+        for name, digest in sorted(recorded.items())
+        if now.get(name) != digest
+    ]
+
+
+def locust_mismatch_message(mismatch: dict, host: str) -> str:
+    actual = mismatch["actual"]
+    now = "is missing" if actual == "missing" else f"sha256 {actual[:12]}…"
+    return (
+        f"host {host}: {mismatch['file']} {now} differs from the controller's "
+        f"{mismatch['recorded'][:12]}… deployed to it; re-run playbooks/site.yml "
+        "or undo the edit on the host"
+    )
+
+
+def locust_workers_connected(master_log: str):
+    counts = [int(m.group(1)) for m in _CONNECTED.finditer(master_log or "")]
+    return max(counts) if counts else None
+
+
+def locust_run_events(master_log: str, master_host: str, journals: dict | None = None) -> list:
+    """Events worth a line in run.json, in time order, each naming the host concerned."""
+    events = []
+    for line in (master_log or "").splitlines():
+        for kind, pattern in _MASTER_EVENTS:
+            match = pattern.search(line)
+            if match:
+                worker = match.groupdict().get("worker")
+                events.append(
+                    {
+                        "time": _time(_LOG_TIME, line),
+                        "host": worker.rsplit("_", 1)[0] if worker else master_host,
+                        "kind": kind,
+                        "message": line.split(": ", 1)[-1].strip(),
+                    }
+                )
+                break
+    for host, text in sorted((journals or {}).items()):
+        for line in (text or "").splitlines():
+            for kind, pattern in _JOURNAL_EVENTS:
+                if pattern.search(line):
+                    events.append(
+                        {
+                            "time": _time(_JOURNAL_TIME, line),
+                            "host": host,
+                            "kind": kind,
+                            "message": line.split(": ", 1)[-1].strip(),
+                        }
+                    )
+    return sorted(events, key=lambda e: e["time"] or "")
+
+
+def _parse_sums(text: str) -> dict:
+    sums = {}
+    for line in (text or "").splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2:
+            sums[parts[1].lstrip("*")] = parts[0]
+    return sums
+
+
+def _time(pattern: re.Pattern, line: str):
+    match = pattern.match(line)
+    return match.group(1).replace(" ", "T") if match else None
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "locust_duration_seconds": locust_duration_seconds,
+            "locust_manifest_mismatches": locust_manifest_mismatches,
+            "locust_mismatch_message": locust_mismatch_message,
+            "locust_workers_connected": locust_workers_connected,
+            "locust_run_events": locust_run_events,
+        }

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Sample the CPU of every Locust process on this host, once a second, for one run.
+
+Locust's own warning samples every 10 s and is blind for the first 20 s; this
+writes one CSV row per process per interval from the start of the run:
+    timestamp,host,role,unit,pid,cpu_percent      (percent of one core)
+Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
+Standard library only: it runs on the host's system Python.
+"""
+
+import argparse
+import os
+import re
+import time
+from datetime import datetime, timezone
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+UNIT = re.compile(r"(locust-(?:master|worker@\d+)\.service)")
+
+
+def locust_processes(venv_python_prefix):
+    """pid -> (role, unit) for processes run by the Locust venv."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            with open(f"/proc/{entry}/cgroup") as handle:
+                cgroup = handle.read()
+        except OSError:
+            continue
+        unit = UNIT.search(cgroup)
+        if not unit or not argv or not argv[0].decode(errors="replace").startswith(
+            venv_python_prefix
+        ) and b"locust" not in b" ".join(argv[:2]):
+            continue
+        role = "worker" if b"--worker" in argv else "master"
+        found[int(entry)] = (role, unit.group(1))
+    return found
+
+
+def cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--duration", type=float, required=True)
+    parser.add_argument("--venv", default="/opt/locust/venv")
+    args = parser.parse_args()
+    previous = {}
+    deadline = time.monotonic() + args.duration
+    with open(args.out, "a", buffering=1) as out:
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            for pid, (role, unit) in locust_processes(args.venv).items():
+                ticks = cpu_ticks(pid)
+                if ticks is None:
+                    continue
+                if pid in previous:
+                    then, old = previous[pid]
+                    percent = (ticks - old) / CLK_TCK / max(now - then, 1e-6) * 100
+                    out.write(f"{stamp},{args.host},{role},{unit},{pid},{percent:.1f}\n")
+                previous[pid] = (now, ticks)
+            time.sleep(max(0.0, args.interval - (time.monotonic() - now)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""`locust-fleet provision | status | stop | teardown -i INV`: the other playbooks."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from .. import fleet
+from ..outcome import ExitCode
+from ..runner.progress import Progress
+
+VERBS = {
+    "provision": ("site", "install, tune and start the fleet (playbooks/site.yml)"),
+    "status": ("status", "units per host, workers connected, the current run"),
+    "stop": ("stop", "stop a running test cleanly and fetch its partial results"),
+    "teardown": ("teardown", "stop and disable the units (optionally remove everything)"),
+}
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    for verb, (playbook, text) in VERBS.items():
+        parser = verbs.add_parser(verb, help=text, description=text)
+        parser.add_argument("-i", "--inventory", required=True, type=Path)
+        parser.add_argument(
+            "-e",
+            "--extra-var",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="an Ansible variable, e.g. locust_testplan_src=locustfiles/website",
+        )
+        if verb == "provision":
+            parser.add_argument(
+                "--plan", type=Path, help="plan folder to ship (locust_testplan_src)"
+            )
+        if verb == "teardown":
+            parser.add_argument(
+                "--purge",
+                action="store_true",
+                help="also remove Locust, the plans, the tuning and the user",
+            )
+        parser.set_defaults(handler=_handle, playbook=playbook)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    extravars: dict[str, object] = {}
+    for item in args.extra_var:
+        name, sep, value = item.partition("=")
+        if not sep:
+            console.print(f"[bold red]error:[/] -e {item!r} must be NAME=VALUE")
+            return int(ExitCode.ERROR)
+        extravars[name] = value
+    if getattr(args, "plan", None):
+        extravars["locust_testplan_src"] = str(args.plan.resolve())
+    if getattr(args, "purge", False):
+        extravars["locust_run_purge"] = True
+    progress = Progress(console, label=args.verb)
+    try:
+        outcome = fleet.playbook(args.playbook, args.inventory, extravars, progress)
+    except fleet.UsageError as err:
+        progress.close()
+        console.print(f"[bold red]error:[/] {err}")
+        return int(ExitCode.ERROR)
+    progress.close()
+    for message in outcome.failure_messages():
+        console.print(f"[bold red]error:[/] {message}")
+    if args.verb == "status":
+        report = outcome.facts.get("localhost", {}).get("_locust_run_status_report")
+        if report:
+            Console().print(report)
+    changed = sum((outcome.stats.get("changed") or {}).values())
+    console.print(f"{args.verb}: {'ok' if outcome.ok else 'failed'} ({changed} changed)")
+    return 0 if outcome.ok else int(ExitCode.ERROR)

@@ -1,0 +1,98 @@
+"""`locust-fleet run`: one distributed test, live progress, a verdict as the exit code."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from .. import fleet
+from ..checks import usage as checks_usage
+from ..outcome import ExitCode
+from ..report.console import print_summary
+from ..runner.progress import Progress
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    run = verbs.add_parser(
+        "run",
+        help="run a distributed test and bring the results home",
+        description="Run one distributed Locust test on a provisioned fleet, show its progress, "
+        "fetch the results into RESULTS/<run id>/ and decide pass or fail.",
+        epilog="checks: " + checks_usage(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("-i", "--inventory", required=True, type=Path)
+    run.add_argument("--plan", required=True, type=Path, help="plan folder or locustfile")
+    run.add_argument("-u", "--users", required=True, help="users in total")
+    run.add_argument("-r", "--spawn-rate", required=True, help="users started per second")
+    run.add_argument("-t", "--run-time", required=True, help="e.g. 30s, 5m, 1h30m")
+    run.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="pass/fail check, e.g. 'p95<500' or 'GET /about:p99<800' (repeatable)",
+    )
+    run.add_argument("--results", type=Path, default=Path("results"), help="default ./results")
+    run.add_argument("--junit", type=Path, help="also write the JUnit XML here")
+    run.add_argument("--tag", action="append", default=[], help="only tasks with this tag")
+    run.add_argument("--exclude-tag", action="append", default=[], help="skip this tag")
+    run.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a custom argument the plan defines (repeatable)",
+    )
+    run.add_argument("--run-id", help="default: UTC time plus a random suffix")
+    run.add_argument(
+        "--allow-saturated",
+        action="store_true",
+        help="do not fail (exit 4) when a load generator saturated",
+    )
+    run.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    extra = {}
+    for item in args.arg:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            console.print(f"[bold red]error:[/] --arg {item!r} must be NAME=VALUE")
+            return int(ExitCode.ERROR)
+        extra[name] = value
+    progress = Progress(console, label="run")
+    try:
+        result = fleet.run(
+            args.inventory,
+            args.plan,
+            args.users,
+            args.spawn_rate,
+            args.run_time,
+            checks=args.check,
+            results_dir=args.results,
+            tags=args.tag,
+            exclude_tags=args.exclude_tag,
+            extra_args=extra,
+            run_id=args.run_id,
+            allow_saturated=args.allow_saturated,
+            junit=args.junit,
+            event_handler=progress,
+        )
+    except fleet.UsageError as err:
+        progress.close()
+        console.print(f"[bold red]error:[/] {err}")
+        return int(ExitCode.ERROR)
+    progress.close()
+    if result.analysis is not None:
+        a = result.analysis
+        print_summary(Console(), a.results, a.check_results, a.verdict, a.outcome)
+        console.print(f"results: {result.run_dir}  (summary.md, junit.xml, charts.png)")
+    for message in result.messages if result.analysis is None else []:
+        console.print(f"[bold red]error:[/] {message}")
+    if result.analysis is None:
+        console.print(f"exit {result.exit_code}: nothing was run")
+    return result.exit_code

@@ -1,0 +1,105 @@
+"""A typed wrapper around one `ansible_runner.run` of a playbook.
+
+Builds the runner's arguments (temporary private data dir unless given, the
+inventory, extra vars, ANSIBLE_* passed through), hands every event to a
+handler, and reads the outcome from rc, status and the playbook_on_stats
+event — never from ansible-playbook's human output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from .locate import ContentLocation
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class PlaybookOutcome:
+    rc: int
+    status: str
+    stats: dict[str, Any]
+    failures: list[dict[str, str]]  # {"host", "task", "msg"} of every failed task
+    facts: dict[str, dict[str, Any]]  # set_fact results by host, in event order
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and self.status == "successful"
+
+    def failure_messages(self) -> list[str]:
+        seen: list[str] = []
+        for failure in self.failures:
+            if failure["msg"] not in seen:
+                seen.append(failure["msg"])
+        return seen
+
+
+@dataclass
+class PlaybookRun:
+    playbook: str
+    inventory: Path
+    content: ContentLocation
+    extravars: dict[str, Any] = field(default_factory=dict)
+    private_data_dir: Path | None = None
+    event_handler: EventHandler | None = None
+    limit: str | None = None
+
+    def envvars(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k.startswith("ANSIBLE_")}
+        if self.content.ansible_cfg is not None and "ANSIBLE_CONFIG" not in env:
+            env["ANSIBLE_CONFIG"] = str(self.content.ansible_cfg)
+        env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+        # ansible-playbook from the same environment as this package, activated or not.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        return env
+
+    def run(self) -> PlaybookOutcome:
+        failures: list[dict[str, str]] = []
+        facts: dict[str, dict[str, Any]] = {}
+
+        def on_event(event: dict[str, Any]) -> bool:
+            data = event.get("event_data", {})
+            kind = event.get("event")
+            if kind in ("runner_on_failed", "runner_on_unreachable") and not data.get(
+                "ignore_errors"
+            ):
+                res = data.get("res", {})
+                failures.append(
+                    {
+                        "host": data.get("host", ""),
+                        "task": data.get("task", ""),
+                        "msg": str(res.get("msg", res.get("stderr", ""))),
+                    }
+                )
+            if kind == "runner_on_ok":
+                set_facts = data.get("res", {}).get("ansible_facts") or {}
+                facts.setdefault(data.get("host", ""), {}).update(set_facts)
+            if self.event_handler is not None:
+                self.event_handler(event)
+            return True
+
+        cwd = os.getcwd()
+        with tempfile.TemporaryDirectory(prefix="locust-fleet-") as tmp:
+            runner = ansible_runner.run(
+                private_data_dir=str(self.private_data_dir or tmp),
+                project_dir=cwd,
+                playbook=self.playbook,
+                inventory=str(self.inventory.resolve()),
+                extravars=self.extravars,
+                envvars=self.envvars(),
+                limit=self.limit,
+                event_handler=on_event,
+                quiet=True,
+                suppress_env_files=True,
+            )
+            stats = runner.stats or {}
+        return PlaybookOutcome(int(runner.rc), str(runner.status), stats, failures, facts)
