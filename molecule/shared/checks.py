@@ -121,3 +121,12 @@ def host(name: str):
 def can_connect(client, address: str, port: int, timeout: int = 3) -> bool:
     """Whether a TCP connection from the client host to address:port succeeds."""
     return client.run("nc -z -w %s %s %s", str(timeout), address, str(port)).rc == 0
+
+
+def hardening_gaps(props: dict[str, str]) -> dict[str, str]:
+    """HARDENING settings a unit lacks: {name: what the unit has instead}."""
+    return {
+        name: props.get(name, "(unset)")
+        for name, value in HARDENING.items()
+        if sorted(props.get(name, "(unset)").split()) != sorted(value.split())
+    }

@@ -51,7 +51,7 @@ def test_worker_units_are_hardened(host):
 
 def test_master_unit_is_installed_not_started(host):
     props = checks.unit_properties(host, "locust-master.service", "UnitFileState", "ActiveState")
-    assert props == {"UnitFileState": "disabled", "ActiveState": "inactive"}
+    assert props == {"UnitFileState": "static", "ActiveState": "inactive"}
     assert host.run("nft list table inet locust").rc == 0
 
 
