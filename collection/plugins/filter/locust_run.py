@@ -24,8 +24,10 @@ _MASTER_EVENTS = (
     ("worker_quit", re.compile(r"Worker '(?P<worker>[^']+)' \(index \d+\) quit")),
     ("cpu_warning", re.compile(r"Worker (?P<worker>\S+) \(index \d+\) exceeded cpu threshold")),
     ("cpu_warning", re.compile(r"(?P<master>CPU usage above \d+%)")),
-    ("all_workers_missing", re.compile(r"The last worker (?:went missing|quit), stopping test")),
+    ("all_workers_missing", re.compile(r"The last worker went missing, stopping test")),
+    ("all_workers_quit", re.compile(r"The last worker quit, stopping test")),
 )
+_SHUTDOWN = re.compile(r"run-time limit reached|Shutting down|Received SIGTERM")
 # Over a worker host's journal (systemd's own lines about the worker units).
 _JOURNAL_EVENTS = (
     (
@@ -83,8 +85,11 @@ def locust_workers_connected(master_log: str):
 def locust_run_events(master_log: str, master_host: str, journals: dict | None = None) -> list:
     """Events worth a line in run.json, in time order, each naming the host concerned."""
     events = []
+    ending = False  # after the master starts shutting down, workers quitting is expected
     for line in (master_log or "").splitlines():
         for kind, pattern in _MASTER_EVENTS:
+            if ending and kind in ("worker_quit", "all_workers_quit"):
+                continue
             match = pattern.search(line)
             if match:
                 worker = match.groupdict().get("worker")
@@ -97,6 +102,7 @@ def locust_run_events(master_log: str, master_host: str, journals: dict | None =
                     }
                 )
                 break
+        ending = ending or bool(_SHUTDOWN.search(line))
     for host, text in sorted((journals or {}).items()):
         for line in (text or "").splitlines():
             for kind, pattern in _JOURNAL_EVENTS:

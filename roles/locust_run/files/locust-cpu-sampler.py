@@ -18,8 +18,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 UNIT = re.compile(r"(locust-(?:master|worker@\d+)\.service)")
 
 
-def locust_processes(venv_python_prefix):
-    """pid -> (role, unit) for processes run by the Locust venv."""
+def locust_processes():
+    """pid -> (role, unit) for the Locust processes of the master and worker units."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -32,11 +32,9 @@ def locust_processes(venv_python_prefix):
         except OSError:
             continue
         unit = UNIT.search(cgroup)
-        if not unit or not argv or not argv[0].decode(errors="replace").startswith(
-            venv_python_prefix
-        ) and b"locust" not in b" ".join(argv[:2]):
+        if not unit or not argv or b"locust" not in b" ".join(argv[:2]):
             continue
-        role = "worker" if b"--worker" in argv else "master"
+        role = "worker" if unit.group(1).startswith("locust-worker@") else "master"
         found[int(entry)] = (role, unit.group(1))
     return found
 
@@ -56,7 +54,6 @@ def main():
     parser.add_argument("--host", required=True)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--duration", type=float, required=True)
-    parser.add_argument("--venv", default="/opt/locust/venv")
     args = parser.parse_args()
     previous = {}
     deadline = time.monotonic() + args.duration
@@ -64,7 +61,7 @@ def main():
         while time.monotonic() < deadline:
             now = time.monotonic()
             stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            for pid, (role, unit) in locust_processes(args.venv).items():
+            for pid, (role, unit) in locust_processes().items():
                 ticks = cpu_ticks(pid)
                 if ticks is None:
                     continue

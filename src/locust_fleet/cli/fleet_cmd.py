@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
 from .. import fleet
 from ..outcome import ExitCode
 from ..runner.progress import Progress
+from .consoles import make_console
 
 VERBS = {
     "provision": ("site", "install, tune and start the fleet (playbooks/site.yml)"),
@@ -45,7 +44,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     extravars: dict[str, object] = {}
     for item in args.extra_var:
         name, sep, value = item.partition("=")
@@ -70,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.verb == "status":
         report = outcome.facts.get("localhost", {}).get("_locust_run_status_report")
         if report:
-            Console().print(report)
+            make_console().print(report)
     changed = sum((outcome.stats.get("changed") or {}).values())
     console.print(f"{args.verb}: {'ok' if outcome.ok else 'failed'} ({changed} changed)")
     return 0 if outcome.ok else int(ExitCode.ERROR)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
 from ..checks import CheckSyntaxError
 from ..compare import compare_runs, comparison_table
 from ..outcome import ExitCode
 from ..report.analyse import analyse
 from ..report.console import print_summary
 from ..results import ResultsError
+from .consoles import make_console
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -35,7 +34,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     try:
         a = analyse(
             args.run_dir, args.check, allow_saturated=args.allow_saturated, junit_path=args.junit
@@ -43,18 +42,18 @@ def _report(args: argparse.Namespace) -> int:
     except (ResultsError, CheckSyntaxError) as err:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
-    print_summary(Console(), a.results, a.check_results, a.verdict, a.outcome)
+    print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
     return int(a.outcome.code)
 
 
 def _compare(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     try:
         comparison = compare_runs(args.run_a, args.run_b, threshold=args.threshold)
     except ResultsError as err:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
-    Console().print(comparison_table(comparison))
+    make_console().print(comparison_table(comparison))
     if comparison.has_regression:
         console.print(f"regression beyond {args.threshold:.0%} in {args.run_b}")
         return int(ExitCode.CHECK_FAILED)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
 from .. import fleet
 from ..checks import usage as checks_usage
 from ..outcome import ExitCode
 from ..report.console import print_summary
 from ..runner.progress import Progress
+from .consoles import make_console
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -56,7 +55,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     extra = {}
     for item in args.arg:
         name, sep, value = item.partition("=")
@@ -89,7 +88,7 @@ def _handle(args: argparse.Namespace) -> int:
     progress.close()
     if result.analysis is not None:
         a = result.analysis
-        print_summary(Console(), a.results, a.check_results, a.verdict, a.outcome)
+        print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
         console.print(f"results: {result.run_dir}  (summary.md, junit.xml, charts.png)")
     for message in result.messages if result.analysis is None else []:
         console.print(f"[bold red]error:[/] {message}")

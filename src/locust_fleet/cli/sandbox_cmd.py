@@ -7,12 +7,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
 from ..sandbox.image import ensure_image
 from ..sandbox.preflight import check_host
+from .consoles import make_console
 
 EXIT_USAGE = 2
 
@@ -44,7 +44,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     log = (lambda _msg: None) if args.json else console.print
     try:
         sandbox = Sandbox(args.name, getattr(args, "subnet", None), args.inventory, log=log)
@@ -83,7 +83,7 @@ def _print_status(sandbox: Sandbox, as_json: bool) -> int:
             table.add_column(column)
         for h in hosts:
             table.add_row(h.name, h.role, h.ip, _yes(h.running), _yes(h.ssh))
-        Console().print(table if hosts else f"sandbox {sandbox.name} is not up")
+        make_console().print(table if hosts else f"sandbox {sandbox.name} is not up")
     return 0 if hosts and all(h.ssh for h in hosts) else 1
 
 

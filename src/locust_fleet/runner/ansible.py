@@ -28,7 +28,7 @@ class PlaybookOutcome:
     rc: int
     status: str
     stats: dict[str, Any]
-    failures: list[dict[str, str]]  # {"host", "task", "msg"} of every failed task
+    failures: list[dict[str, Any]]  # {"host", "task", "msg", "unreachable"} of every failure
     facts: dict[str, dict[str, Any]]  # set_fact results by host, in event order
 
     @property
@@ -36,11 +36,11 @@ class PlaybookOutcome:
         return self.rc == 0 and self.status == "successful"
 
     def failure_messages(self) -> list[str]:
-        seen: list[str] = []
-        for failure in self.failures:
-            if failure["msg"] not in seen:
-                seen.append(failure["msg"])
-        return seen
+        """Failed tasks' messages (our asserts say what to fix); unreachable hosts only when
+        nothing failed, since a preflight that tolerates them reports them itself."""
+        failed = [f["msg"] for f in self.failures if not f.get("unreachable")]
+        chosen = failed or [f["msg"] for f in self.failures]
+        return list(dict.fromkeys(chosen))
 
 
 @dataclass
@@ -63,7 +63,7 @@ class PlaybookRun:
         return env
 
     def run(self) -> PlaybookOutcome:
-        failures: list[dict[str, str]] = []
+        failures: list[dict[str, Any]] = []
         facts: dict[str, dict[str, Any]] = {}
 
         def on_event(event: dict[str, Any]) -> bool:
