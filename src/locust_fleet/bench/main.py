@@ -1,0 +1,403 @@
+"""`make bench` (= python -m locust_fleet.bench): the five bench sections, in an order
+that needs as few sandbox boots as possible, writing bench/RESULTS.md after each.
+
+BENCH_QUICK=1: one repetition, short runs, a two-step search (a smoke test).
+BENCH_SECTIONS=untuned,orchestration,efficiency,scaling,concurrency,master: a subset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import report, stats
+from .harness import Harness, HostCpu, RunRecord, ensure_wrk, log, now
+
+ALL_SECTIONS = ("untuned", "orchestration", "efficiency", "scaling", "concurrency", "master")
+TUNED = ("bn", "10.213.77.0/24")
+UNTUNED = ("bnu", "10.213.78.0/24")
+UNTUNED_NOFILE = 10000  # what Locust raises systemd's default soft limit (1024) to
+
+
+@dataclass(frozen=True)
+class Config:
+    quick: bool
+    reps: int
+    run_s: int
+    users_per_process: int
+    processes: tuple[int, ...]
+    hold_s: int
+    search: stats.SearchPolicy
+    search_processes: int
+    master_hosts: int
+    master_processes: int
+    wrk_s: int = 10
+    wrk_connections: int = 50
+
+    @classmethod
+    def from_env(cls) -> Config:
+        if os.environ.get("BENCH_QUICK", "") not in ("", "0"):
+            return cls(
+                quick=True,
+                reps=1,
+                run_s=10,
+                users_per_process=10,
+                processes=(1, 2, 4),
+                hold_s=15,
+                search=stats.SearchPolicy(
+                    start=500, cap=1000, factor=2, max_steps=2, resolution=250, floor=100
+                ),
+                search_processes=2,
+                master_hosts=2,
+                master_processes=5,
+            )
+        return cls(
+            quick=False,
+            reps=3,
+            run_s=15,
+            users_per_process=10,
+            processes=(1, 2, 4),
+            hold_s=60,
+            search=stats.SearchPolicy(
+                start=8000, cap=32000, factor=2, max_steps=3, resolution=4000, floor=1000
+            ),
+            search_processes=2,
+            master_hosts=3,
+            master_processes=20,
+        )
+
+
+@dataclass
+class Bench:
+    config: Config
+    started_at: str
+    finished_at: str | None = None
+    runtime_s: float | None = None
+    machine: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _machine() -> dict[str, Any]:
+    load = os.getloadavg()
+    return {
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": [round(x, 2) for x in load],
+    }
+
+
+class Sections:
+    def __init__(self, bench: Bench, harness: Harness, root: Path) -> None:
+        self.b = bench
+        self.h = harness
+        self.c = bench.config
+        self.root = root
+        self.tuned_inv: Path | None = None
+        self.target: str | None = None
+
+    # --- sandbox boots ---------------------------------------------------------------------
+    def tuned_up(self, workers: int = 1) -> Path:
+        inv, target = self.h.up(*TUNED, workers=workers)
+        self.tuned_inv, self.target = inv, target
+        return inv
+
+    def workers(self, inventory: Path, processes: int, **extra: Any) -> None:
+        pb = self.h.playbook(
+            f"workers={processes}",
+            str(self.root / "bench/workers.yml"),
+            inventory,
+            {"locust_worker_processes": processes, **extra},
+        )
+        if not pb.ok:
+            raise RuntimeError(f"bench/workers.yml failed: {pb.messages}")
+
+    # --- 3. concurrency (one search) -------------------------------------------------------
+    def search(self, inventory: Path, label: str) -> dict[str, Any]:
+        steps: list[dict[str, Any]] = []
+        history: list[tuple[int, bool]] = []
+        while (users := stats.next_users(history, self.c.search)) is not None:
+            rate = max(100, math.ceil(users / 30))
+            ramp = math.ceil(users / rate)
+            record = self.h.run(
+                f"{label} {users} users",
+                inventory,
+                "bench/plans/hold",
+                users,
+                rate,
+                ramp + self.c.hold_s,
+            )
+            peak = _peak_users(record)
+            held = (
+                not record.error
+                and record.exit_code in (0, 4)
+                and record.failures == 0
+                and not record.saturated
+                and peak >= users
+            )
+            reason = stats.describe_step(
+                failures=record.failures,
+                requests=record.requests,
+                saturated=bool(record.saturated),
+                saturation_summary=record.saturation,
+                causes=record.causes,
+                error=record.error,
+            )
+            if not held and reason == "held":
+                reason = f"only {peak} of {users} users were running"
+            history.append((users, held))
+            steps.append(
+                {
+                    **asdict(record),
+                    "held": held,
+                    "reason": reason,
+                    "peak_users": peak,
+                    "spawn_rate": rate,
+                    "ramp_s": ramp,
+                }
+            )
+            log(f"{label} {users} users: {'held' if held else 'NOT held: ' + reason}")
+        return {
+            "best": stats.best_pass(history),
+            "first_fail": stats.first_fail(history),
+            "steps": steps,
+            "policy": asdict(self.c.search),
+        }
+
+    def untuned(self) -> None:
+        inv, _ = self.h.up(*UNTUNED, workers=1)
+        try:
+            pb = self.h.playbook(
+                "untuned site",
+                str(self.root / "bench/site-untuned.yml"),
+                inv,
+                {
+                    "locust_testplan_src": str(self.root / "bench/plans/hold"),
+                    "locust_worker_nofile": UNTUNED_NOFILE,
+                    "locust_worker_processes": self.c.search_processes,
+                },
+            )
+            if not pb.ok:
+                raise RuntimeError(f"bench/site-untuned.yml failed: {pb.messages}")
+            self.b.sections.setdefault("concurrency", {})["untuned"] = {
+                **self.search(inv, "untuned"),
+                "provision": asdict(pb),
+                "nofile": UNTUNED_NOFILE,
+            }
+        finally:
+            self.h.down(*UNTUNED)
+
+    # --- 4. orchestration --------------------------------------------------------------------
+    def orchestration(self) -> None:
+        cold, warm = [], []
+        for rep in range(self.c.reps):
+            if rep:
+                self.h.down(*TUNED)
+            inv = self.tuned_up()
+            cold.append(
+                asdict(self.h.site(inv, "locustfiles/website", f"cold site.yml #{rep + 1}"))
+            )
+        for rep in range(self.c.reps):
+            warm.append(
+                asdict(self.h.site(inv, "locustfiles/website", f"no-change site.yml #{rep + 1}"))
+            )
+        self.b.sections["orchestration"] = {"cold": cold, "no_change": warm}
+
+    def ensure_tuned(self) -> Path:
+        if self.tuned_inv is None and os.environ.get("BENCH_REUSE"):  # development only
+            self.tuned_up()
+        if self.tuned_inv is None:
+            inv = self.tuned_up()
+            pb = self.h.site(inv, "locustfiles/website", "site.yml")
+            if not pb.ok:
+                raise RuntimeError(f"site.yml failed: {pb.messages}")
+        assert self.tuned_inv is not None
+        return self.tuned_inv
+
+    # --- 1. efficiency -----------------------------------------------------------------------
+    def efficiency(self) -> None:
+        inv = self.ensure_tuned()
+        ensure_wrk()
+        wrk = []
+        for _ in range(self.c.reps):
+            command, result, cpu = self.h.wrk(
+                f"http://{self.target}/", self.c.wrk_s, self.c.wrk_connections
+            )
+            busy = self.h.host_cpu.mean(*_last_window(self.h.host_cpu, self.c.wrk_s))
+            wrk.append(
+                {
+                    "command": command,
+                    **asdict(result),
+                    "cpu_s": cpu,
+                    "req_per_cpu_s": stats.per_cpu_second(result.requests, cpu),
+                    "host_busy": busy,
+                }
+            )
+        self.workers(inv, 1)
+        http = [
+            self._plain(
+                self.h.run(
+                    f"HttpUser #{rep + 1}",
+                    inv,
+                    "bench/plans/http_nowait",
+                    self.c.users_per_process,
+                    self.c.users_per_process,
+                    self.c.run_s,
+                )
+            )
+            for rep in range(self.c.reps)
+        ]
+        self.b.sections["efficiency"] = {"wrk": wrk, "http": http}
+
+    def scaling(self) -> None:
+        inv = self.ensure_tuned()
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for n in self.c.processes:
+            self.workers(inv, n)
+            users = self.c.users_per_process * n
+            rows[str(n)] = [
+                self._plain(
+                    self.h.run(
+                        f"FastHttpUser {n} process(es) #{rep + 1}",
+                        inv,
+                        "bench/plans/fast_nowait",
+                        users,
+                        users,
+                        self.c.run_s,
+                    )
+                )
+                for rep in range(self.c.reps)
+            ]
+        self.b.sections["scaling"] = {"rows": rows}
+
+    def concurrency(self) -> None:
+        inv = self.ensure_tuned()
+        self.workers(inv, self.c.search_processes)
+        self.b.sections.setdefault("concurrency", {})["tuned"] = self.search(inv, "tuned")
+
+    # --- 5. master load ----------------------------------------------------------------------
+    def master(self) -> None:
+        self.ensure_tuned()
+        inv = self.tuned_up(workers=self.c.master_hosts)
+        pb = self.h.site(
+            inv,
+            "locustfiles/website",
+            "site.yml with more worker hosts",
+            locust_worker_processes=self.c.master_processes,
+        )
+        if not pb.ok:
+            raise RuntimeError(f"site.yml failed: {pb.messages}")
+        runs = [
+            self._plain(
+                self.h.run(
+                    f"master load #{rep + 1}",
+                    inv,
+                    "bench/plans/master_load",
+                    600,
+                    200,
+                    60,
+                    extravars={"locust_run_expect_workers_timeout": 300},
+                    idle_until_s=15,
+                )
+            )
+            for rep in range(self.c.reps)
+        ]
+        self.b.sections["master"] = {
+            "worker_hosts": self.c.master_hosts,
+            "processes_per_host": self.c.master_processes,
+            "provision": asdict(pb),
+            "runs": runs,
+        }
+
+    @staticmethod
+    def _plain(record: RunRecord) -> dict[str, Any]:
+        return {
+            **asdict(record),
+            "req_per_cpu_s": record.req_per_cpu_s,
+            "overhead_s": record.overhead_s,
+        }
+
+
+def _peak_users(record: RunRecord) -> int:
+    if not record.run_dir:
+        return 0
+    from ..results.loader import load_run
+
+    try:
+        results = load_run(record.run_dir)
+    except Exception:
+        return 0
+    return max((row.user_count for row in results.aggregated_history), default=0)
+
+
+def _last_window(host_cpu: HostCpu, seconds: int) -> tuple[Any, Any]:
+    from datetime import timedelta
+
+    end = now()
+    return end - timedelta(seconds=seconds), end
+
+
+def main(argv: list[str] | None = None) -> int:
+    root = Path(__file__).resolve().parents[3]
+    os.chdir(root)
+    config = Config.from_env()
+    chosen = [s for s in os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",") if s]
+    unknown = set(chosen) - set(ALL_SECTIONS)
+    if unknown:
+        print(f"unknown BENCH_SECTIONS {sorted(unknown)}; choose from {ALL_SECTIONS}")
+        return 2
+    stamp = now().strftime("%Y%m%dT%H%M%SZ")
+    workdir = root / "bench" / "runs" / stamp
+    workdir.mkdir(parents=True, exist_ok=True)
+    host_cpu = HostCpu().start()
+    bench = Bench(config=config, started_at=now().isoformat(timespec="seconds"), machine=_machine())
+    harness = Harness(root, workdir, host_cpu)
+    sections = Sections(bench, harness, root)
+    t0 = time.monotonic()
+    log(f"bench {'QUICK ' if config.quick else ''}into {harness.rel(workdir)}: {', '.join(chosen)}")
+
+    def save() -> None:
+        bench.runtime_s = time.monotonic() - t0
+        (workdir / "bench.json").write_text(json.dumps(asdict(bench), indent=2, default=str))
+        report.write(
+            bench_data=json.loads(json.dumps(asdict(bench), default=str)),
+            out_dir=root / "bench",
+            workdir=workdir,
+            root=root,
+        )
+
+    failed = []
+    try:
+        for name in ALL_SECTIONS:
+            if name not in chosen:
+                continue
+            log(f"=== section {name}")
+            try:
+                getattr(sections, name)()
+            except Exception as err:
+                log(f"section {name} FAILED: {err!r}")
+                bench.notes.append(f"section {name} did not finish: {err}")
+                failed.append(name)
+            save()
+    finally:
+        try:
+            harness.down(*TUNED)
+        except Exception as err:
+            log(f"sandbox down failed: {err}")
+        host_cpu.stop()
+        bench.finished_at = now().isoformat(timespec="seconds")
+        save()
+    log(f"done in {bench.runtime_s / 60:.1f} min; bench/RESULTS.md, bench/results.png")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,554 @@
+"""bench/RESULTS.md and bench/results.png from the bench's data (bench.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .stats import linear_efficiency, median, ratio
+
+
+def _f(value: float | None, digits: int = 0, suffix: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _runs_of(items: list[dict[str, Any]], key: str) -> str:
+    return ", ".join(_f(i.get(key), 0) for i in items)
+
+
+def _m(items: list[dict[str, Any]], key: str) -> float | None:
+    return median(i.get(key) for i in items)
+
+
+def _good(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [i for i in items if not i.get("error") and i.get("requests")]
+
+
+# --- sections -----------------------------------------------------------------------------
+
+
+def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
+    eff = data["sections"].get("efficiency")
+    scaling = data["sections"].get("scaling", {}).get("rows", {})
+    if not eff:
+        return ["_not measured in this bench run_"], {}
+    http = _good(eff["http"])
+    fast = _good(scaling.get("1", []))
+    wrk = eff["wrk"]
+    h, f, w = (_m(http, "req_per_cpu_s"), _m(fast, "req_per_cpu_s"), _m(wrk, "req_per_cpu_s"))
+    ratios = {"fast_vs_http": ratio(f, h), "fast_vs_wrk": ratio(f, w), "http_vs_wrk": ratio(h, w)}
+    lines = [
+        "Requests per CPU-second of the load generator: a worker's requests divided by the",
+        "CPU-seconds its process used in the run's load window (1 Hz samples from",
+        "`cpu_samples.csv`); for wrk, its requests divided by its own user+system CPU",
+        "time (`wait4` rusage). One worker process with "
+        f"{data['config']['users_per_process']} users and no wait time (the",
+        "`bench/plans/*_nowait` plans: the website plan's tasks with `constant(0)`), so the",
+        "generator's CPU is the limit. Median of the runs listed.",
+        "",
+        "| generator | req/s | CPU-s used | req per CPU-s | per run | vs HttpUser | vs wrk |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
+        f"| Locust HttpUser (1 process) | {_f(_m(http, 'rps'))} | {_f(_m(http, 'worker_cpu_s'), 1)} "
+        f"| **{_f(h)}** | {_runs_of(http, 'req_per_cpu_s')} | 1.00x | {_x(ratios['http_vs_wrk'])} |",
+        f"| Locust FastHttpUser (1 process) | {_f(_m(fast, 'rps'))} "
+        f"| {_f(_m(fast, 'worker_cpu_s'), 1)} | **{_f(f)}** | {_runs_of(fast, 'req_per_cpu_s')} "
+        f"| {_x(ratios['fast_vs_http'])} | {_x(ratios['fast_vs_wrk'])} |",
+        f"| wrk (-t1 -c{data['config']['wrk_connections']}, ceiling) "
+        f"| {_f(_m(wrk, 'requests_per_s'))} | {_f(_m(wrk, 'cpu_s'), 1)} | **{_f(w)}** "
+        f"| {_runs_of(wrk, 'req_per_cpu_s')} | {_x(ratio(w, h))} | 1.00x |",
+        "",
+        f"**FastHttpUser / HttpUser = {_x(ratios['fast_vs_http'])}; FastHttpUser / wrk = "
+        f"{_x(ratios['fast_vs_wrk'])}; HttpUser / wrk = {_x(ratios['http_vs_wrk'])}** "
+        "(requests per CPU-second).",
+        "",
+        "wrk runs on this machine against the target's bridge address (a sandbox host),",
+        "requesting only `/`; the Locust plans request `/` and `/about` 3:1 (same page size",
+        "class). The FastHttpUser rows are the 1-process rows of section 2. Commands:",
+        "",
+        "```",
+        "\n".join(dict.fromkeys(i["command"] for i in eff["http"] + scaling.get("1", []) + wrk)),
+        "```",
+    ]
+    return lines, ratios
+
+
+def scaling(data: dict[str, Any]) -> tuple[list[str], dict[int, float | None]]:
+    rows = data["sections"].get("scaling", {}).get("rows")
+    if not rows:
+        return ["_not measured in this bench run_"], {}
+    rps = {int(n): _m(_good(items), "rps") for n, items in rows.items()}
+    eff = linear_efficiency(rps)
+    lines = [
+        f"FastHttpUser no-wait plan, {data['config']['users_per_process']} users per worker "
+        "process, one worker host, worker processes set with "
+        "`bench/workers.yml -e locust_worker_processes=N` (the locust_worker role alone).",
+        "Efficiency = req/s(N) / (N x req/s(1)). Machine busy = all cores of this machine",
+        "(the target, the master, the workers and anything else running) in the load window.",
+        "",
+        "| worker processes | total req/s (median) | per run | vs linear | worker CPU mean/peak "
+        "| machine busy | saturation verdict (per run) |",
+        "| ---: | ---: | --- | ---: | --- | ---: | --- |",
+    ]
+    for n, items in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        good = _good(items)
+        verdicts = ", ".join(
+            "n/a" if i.get("saturated") is None else ("SATURATED" if i["saturated"] else "no")
+            for i in items
+        )
+        lines.append(
+            f"| {n} | **{_f(rps[int(n)])}** | {_runs_of(items, 'rps')} | {_x(eff[int(n)])} "
+            f"| {_f(_m(good, 'worker_mean'))}% / {_f(_m(good, 'worker_peak'))}% "
+            f"| {_f(_m(good, 'host_busy'))}% | {verdicts} |"
+        )
+    last = rows[max(rows, key=int)]
+    sample = next((i["saturation"] for i in last if i.get("saturation")), "")
+    lines += [
+        "",
+        f"Verdict of the last row's first run: {sample}",
+        "",
+        "```",
+        "\n".join(dict.fromkeys(i["command"] for items in rows.values() for i in items)),
+        "```",
+    ]
+    return lines, eff
+
+
+def _search_table(search: dict[str, Any]) -> list[str]:
+    lines = [
+        "| users | spawn rate | held? | req | failed | worker CPU peak | machine busy | why |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for s in search["steps"]:
+        lines.append(
+            f"| {s['users']:,} | {s['spawn_rate']}/s | {'yes' if s['held'] else '**no**'} "
+            f"| {s['requests']:,} | {s['failures']:,} | {_f(s.get('worker_peak'))}% "
+            f"| {_f(s.get('host_busy'))}% | {s['reason']} |"
+        )
+    return lines
+
+
+def concurrency(data: dict[str, Any]) -> list[str]:
+    conc = data["sections"].get("concurrency")
+    if not conc:
+        return ["_not measured in this bench run_"]
+    cfg = data["config"]
+    pol = cfg["search"]
+    lines = [
+        "Largest number of users held for "
+        f"{cfg['hold_s']} s (after the ramp) with no failed request, no generator saturation",
+        "and every user running. Plan `bench/plans/hold` (the case study: FastHttpUser,",
+        "`between(60, 120)`, keep-alive connections), one worker host with "
+        f"{cfg['search_processes']} worker processes, ramp at max(100, users/30) per second.",
+        f"Search: start {pol['start']:,}, x{pol['factor']:g} until a step fails or the cap "
+        f"{pol['cap']:,}, then bisect to {pol['resolution']:,}; at most {pol['max_steps']} steps "
+        "per column (each step is one run: a search has no repetitions).",
+        "",
+        "Tuned = `playbooks/site.yml` (locust_tuning: port range 10240-65535, tw_reuse, "
+        "backlogs, LimitNOFILE 65535 asked, clamped to the container's 20000).",
+        "Untuned = `bench/site-untuned.yml` (the same roles minus locust_tuning, with "
+        f"`locust_worker_nofile={conc.get('untuned', {}).get('nofile', 10000)}`, what Locust "
+        "raises systemd's default soft limit to; kernel defaults: ports 32768-60999).",
+        "",
+        "| | tuned | untuned |",
+        "| --- | ---: | ---: |",
+    ]
+    tuned, untuned = conc.get("tuned"), conc.get("untuned")
+
+    def cell(s: dict[str, Any] | None, key: str) -> str:
+        if not s:
+            return "not measured"
+        v = s.get(key)
+        return "none" if v is None else f"{v:,}"
+
+    def why(s: dict[str, Any] | None) -> str:
+        if not s:
+            return "not measured"
+        failing = [st for st in s["steps"] if not st["held"]]
+        if not failing:
+            return "no step failed (cap or step limit reached)"
+        first = min(failing, key=lambda st: st["users"])
+        return first["reason"].replace("|", "/")[:300]
+
+    lines += [
+        f"| largest users held | **{cell(tuned, 'best')}** | **{cell(untuned, 'best')}** |",
+        f"| smallest users not held | {cell(tuned, 'first_fail')} | {cell(untuned, 'first_fail')} |",
+        f"| cause at the first failure | {why(tuned)} | {why(untuned)} |",
+        "",
+    ]
+    for name, s in (("Tuned", tuned), ("Untuned", untuned)):
+        if s:
+            lines += [f"**{name} steps**", "", *_search_table(s), ""]
+    commands = [st["command"] for s in (tuned, untuned) if s for st in s["steps"]]
+    lines += ["```", "\n".join(commands), "```"]
+    return lines
+
+
+def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
+    orch = data["sections"].get("orchestration")
+    runs = [
+        r for items in data["sections"].get("scaling", {}).get("rows", {}).values() for r in items
+    ] + data["sections"].get("efficiency", {}).get("http", [])
+    runs = [r for r in runs if not r.get("error") and r.get("run_dir")]
+    overhead = median(r["wall_s"] - r["run_s"] for r in runs)
+    figures: dict[str, float | None] = {"overhead": overhead}
+    lines = []
+    if orch:
+        cold, warm = orch["cold"], orch["no_change"]
+        figures["cold"] = median(c["wall_s"] for c in cold)
+        figures["warm"] = median(c["wall_s"] for c in warm)
+        lines += [
+            "| step | wall time (median) | per run | changed per run |",
+            "| --- | ---: | --- | --- |",
+            f"| cold `site.yml` (fresh sandbox: 1 master, 1 worker) | **{_f(figures['cold'], 1)} s** "
+            f"| {', '.join(_f(c['wall_s'], 1) for c in cold)} | "
+            f"{', '.join(str(c['changed']) for c in cold)} |",
+            f"| no-change `site.yml` (second and later runs) | **{_f(figures['warm'], 1)} s** "
+            f"| {', '.join(_f(c['wall_s'], 1) for c in warm)} | "
+            f"{', '.join(str(c['changed']) for c in warm)} |",
+        ]
+    else:
+        lines += ["| step | wall time (median) | per run | |", "| --- | ---: | --- | --- |"]
+    lines += [
+        f"| `run_test` overhead (wall minus run time, {len(runs)} runs of sections 1-2) "
+        f"| **{_f(overhead, 1)} s** | {', '.join(_f(r['wall_s'] - r['run_s'], 0) for r in runs)} | |",
+        "",
+        "Cold = `locust-fleet sandbox down` and `up` (fresh hosts from the cached image) before",
+        "each run; the wheelhouse on the controller is already built. The overhead covers",
+        "preflight (plan import, fleet checks), plan deploy and sha256 check, worker restart and",
+        "wait, master start, fetch of results and journals, run.json and the reports.",
+        "",
+        "```",
+        "\n".join(
+            [
+                *(
+                    dict.fromkeys(c["command"] for c in (orch["cold"] + orch["no_change"]))
+                    if orch
+                    else []
+                ),
+                "# run_test: the commands of sections 1 and 2",
+            ]
+        ),
+        "```",
+    ]
+    return lines, figures
+
+
+def master(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
+    m = data["sections"].get("master")
+    if not m:
+        return ["_not measured in this bench run_"], {}
+    runs = _good(m["runs"])
+    figures = {
+        "idle_mean": _m(runs, "master_idle_mean"),
+        "idle_peak": _m(runs, "master_idle_peak"),
+        "load_mean": _m(runs, "master_mean"),
+        "load_peak": _m(runs, "master_peak"),
+        "rps": _m(runs, "rps"),
+        "processes": _m(runs, "worker_processes"),
+    }
+    n = m["worker_hosts"] * m["processes_per_host"]
+    lines = [
+        f"{m['worker_hosts']} worker hosts x {m['processes_per_host']} processes = {n} worker "
+        "processes connected (`site.yml -e locust_worker_processes="
+        f"{m['processes_per_host']}`). Plan `bench/plans/master_load`: a shape that runs no "
+        "user for 15 s (idle: heartbeats and empty stats reports only), then 600 website users "
+        "(`between(1, 2)`) for 30 s. Master CPU in percent of one core, 1 Hz samples.",
+        "",
+        "| phase | master CPU mean | master CPU peak | req/s | per run (mean) |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| idle, {n} workers connected | **{_f(figures['idle_mean'], 1)}%** "
+        f"| {_f(figures['idle_peak'])}% | 0 | {_runs_of(runs, 'master_idle_mean')} |",
+        f"| during the test | **{_f(figures['load_mean'], 1)}%** | {_f(figures['load_peak'])}% "
+        f"| {_f(figures['rps'])} | {_runs_of(runs, 'master_mean')} |",
+        "",
+        f"Worker processes that sent CPU samples (median): {_f(figures['processes'])}; machine "
+        f"busy during the test: {_f(_m(runs, 'host_busy'))}%.",
+        "",
+        "```",
+        m["provision"]["command"],
+        "\n".join(dict.fromkeys(r["command"] for r in m["runs"])),
+        "```",
+    ]
+    return lines, figures
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def render(data: dict[str, Any]) -> str:
+    cfg = data["config"]
+    eff_lines, ratios = efficiency(data)
+    sc_lines, eff = scaling(data)
+    orch_lines, orch = orchestration(data)
+    m_lines, mfig = master(data)
+    conc = data["sections"].get("concurrency", {})
+    mode = (
+        "QUICK (smoke: 1 repetition, short runs)"
+        if cfg["quick"]
+        else (f"full ({cfg['reps']} repetitions per figure, medians)")
+    )
+    runtime = data.get("runtime_s") or 0
+    lines = [
+        "# Bench results",
+        "",
+        "Written by `make bench` (`python -m locust_fleet.bench`); do not edit by hand.",
+        f"Mode: {mode}. Started {data['started_at']}, finished {data.get('finished_at') or 'n/a'}, "
+        f"total bench runtime **{runtime / 60:.1f} min**. Raw data: `{data.get('workdir', '')}`"
+        " (bench.json and every run folder; not committed).",
+        "",
+        f"Machine: {data['machine'].get('cpus')} cores, kernel {data['machine'].get('kernel')}; "
+        f"load average at start {data['machine'].get('loadavg_at_start')}. **The machine was "
+        "shared**: other engineers ran tests and sandboxes at the same time, so every figure "
+        "includes their CPU use; the 'machine busy' columns show how much of the two cores was "
+        "in use. The fleet is a sandbox on this machine: systemd-nspawn hosts (master, nginx "
+        "target, workers) on a private bridge, so generators, master and target share the same "
+        "two cores.",
+        "",
+        "Chart: `bench/results.png`.",
+        "",
+        "## 1. Generator efficiency",
+        "",
+        *eff_lines,
+        "",
+        "## 2. Scaling with worker processes",
+        "",
+        *sc_lines,
+        "",
+        f"## 3. Concurrency: users held for {cfg['hold_s']} s, tuned and untuned",
+        "",
+        *concurrency(data),
+        "",
+        "## 4. Orchestration",
+        "",
+        *orch_lines,
+        "",
+        "## 5. Master load",
+        "",
+        *m_lines,
+        "",
+        "## Where the 2-core machine is the limit, and what to expect on a real fleet",
+        "",
+        *limits(data, ratios, eff, orch, mfig, conc),
+        "",
+        "## Headline",
+        "",
+        *headline(ratios, eff, orch, mfig, conc),
+    ]
+    if data.get("notes"):
+        lines += ["", "## Notes from this bench run", "", *[f"- {n}" for n in data["notes"]]]
+    return "\n".join(lines) + "\n"
+
+
+def limits(
+    data: dict[str, Any],
+    ratios: dict[str, float | None],
+    eff: dict[int, float | None],
+    orch: dict[str, float | None],
+    mfig: dict[str, float | None],
+    conc: dict[str, Any],
+) -> list[str]:
+    rows = data["sections"].get("scaling", {}).get("rows", {})
+    busy = {int(n): _m(_good(items), "host_busy") for n, items in rows.items()}
+    rps = {int(n): _m(_good(items), "rps") for n, items in rows.items()}
+    one = rps.get(1)
+    lines = [
+        "- **Scaling**: with "
+        f"{max(rps) if rps else 'n/a'} worker processes the machine's two cores were "
+        f"{_f(busy.get(max(rps)) if busy else None)}% busy (the target, master and other users "
+        "included), and efficiency against linear fell to "
+        f"{_x(eff.get(max(eff)) if eff else None)}: the cores, not Locust, are the limit. On a "
+        "real fleet each worker host has its own cores and the target its own: a worker process "
+        f"gives about {_f(one)} req/s of this plan per core (the 1-process row, itself slowed "
+        "by sharing cores with the target), so N hosts x C cores scale close to linearly, "
+        f"about {_f(one * 8 if one else None)} req/s per 8-core worker host, until the "
+        "target or the network saturates.",
+    ]
+    tuned = conc.get("tuned")
+    if tuned:
+        lines.append(
+            "- **Concurrency**: the search stopped at "
+            f"{_f(tuned.get('best'))} users held (tuned) on one worker host with "
+            f"{data['config']['search_processes']} processes; see the cause column. The target "
+            "(nginx, 2 workers x 16384 connections, 20000 files each) and the container's hard "
+            "open-file limit of 20000 per process (CAP_SYS_RESOURCE is missing here, so tuning "
+            "cannot raise it) cap one host far below 50,000. On a real fleet: the tuned limit is "
+            "65535 files per process and 55,295 ephemeral ports per source address and target; "
+            "a case-study user (one request per 60-120 s) costs about 1/90 req/s, so 50,000 users "
+            "are about 560 req/s — a few percent of one FastHttpUser core. 50,000 users need "
+            "the connections spread over >= 2 worker hosts (ports per source IP) and >= 4 "
+            "processes (files and per-process memory: greenlets and sockets), e.g. 2 hosts x 4 "
+            "processes, and a target that accepts 50,000 connections.",
+        )
+    if mfig:
+        lines.append(
+            "- **Master**: with "
+            f"{_f(mfig.get('processes'))} worker processes the master used "
+            f"{_f(mfig.get('idle_mean'), 1)}% of a core idle and {_f(mfig.get('load_mean'), 1)}% "
+            "during the test. Its work grows with the number of worker processes (one heartbeat "
+            "and one stats report per process per second), not with req/s: on a real fleet of "
+            "hundreds of processes expect roughly proportional growth, so around 500 processes "
+            "the master's single core becomes the limit (Locust's own docs name this); the "
+            "sandbox's figure is pessimistic because the 60 workers share its two cores.",
+        )
+    if orch.get("overhead") is not None:
+        lines.append(
+            "- **Orchestration**: the run_test overhead of "
+            f"{_f(orch['overhead'], 0)} s is mostly Ansible on a busy 2-core controller that is "
+            "also every host; on a real fleet the controller is separate and tasks run in "
+            "parallel per host (forks=20), so expect it to stay roughly flat with host count.",
+        )
+    return lines
+
+
+def headline(
+    ratios: dict[str, float | None],
+    eff: dict[int, float | None],
+    orch: dict[str, float | None],
+    mfig: dict[str, float | None],
+    conc: dict[str, Any],
+) -> list[str]:
+    out = []
+    if ratios:
+        out.append(
+            f"- FastHttpUser gives **{_x(ratios.get('fast_vs_http'))}** the requests per "
+            f"CPU-second of HttpUser, and reaches **{_x(ratios.get('fast_vs_wrk'))}** of wrk's "
+            f"(HttpUser: {_x(ratios.get('http_vs_wrk'))})."
+        )
+    if eff:
+        out.append(
+            "- Scaling efficiency against linear: "
+            + ", ".join(f"{n} process(es) {_x(e)}" for n, e in sorted(eff.items()))
+            + " (2 cores shared with target and master)."
+        )
+    if conc:
+        t, u = conc.get("tuned", {}), conc.get("untuned", {})
+        out.append(
+            f"- Users held 60 s: tuned **{_f(t.get('best'))}**, untuned "
+            f"**{_f(u.get('best'))}** (one worker host; goal 50,000 needs a real fleet)."
+        )
+    if orch:
+        out.append(
+            f"- Cold site.yml {_f(orch.get('cold'), 0)} s, no-change site.yml "
+            f"{_f(orch.get('warm'), 0)} s, run_test overhead {_f(orch.get('overhead'), 0)} s."
+        )
+    if mfig:
+        out.append(
+            f"- Master CPU with {_f(mfig.get('processes'))} workers: idle "
+            f"{_f(mfig.get('idle_mean'), 1)}%, under test {_f(mfig.get('load_mean'), 1)}% of a core."
+        )
+    return out or ["_no section finished_"]
+
+
+def chart(data: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    (a1, a2, a3), (a4, a5, a6) = axes
+    sec = data["sections"]
+    eff = sec.get("efficiency")
+    rows = sec.get("scaling", {}).get("rows", {})
+    if eff:
+        values = [
+            _m(_good(eff["http"]), "req_per_cpu_s"),
+            _m(_good(rows.get("1", [])), "req_per_cpu_s"),
+            _m(eff["wrk"], "req_per_cpu_s"),
+        ]
+        a1.bar(
+            ["HttpUser", "FastHttpUser", "wrk"],
+            [v or 0 for v in values],
+            color=["#999", "#4a8", "#48c"],
+        )
+    a1.set_title("1. requests per CPU-second (median)")
+    if rows:
+        ns = sorted(int(n) for n in rows)
+        rps = [_m(_good(rows[str(n)]), "rps") or 0 for n in ns]
+        a2.plot(ns, rps, "o-", label="measured")
+        if rps and rps[0]:
+            a2.plot(ns, [rps[0] * n / ns[0] for n in ns], "--", color="#999", label="linear")
+        for n, r in zip(ns, rps, strict=True):
+            sat = any(i.get("saturated") for i in rows[str(n)])
+            a2.annotate("sat." if sat else "", (n, r))
+        a2.set_xticks(ns)
+        a2.legend()
+    a2.set_title("2. total req/s by worker processes")
+    a2.set_xlabel("worker processes")
+    conc = sec.get("concurrency", {})
+    for name, marker in (("tuned", "o"), ("untuned", "s")):
+        steps = conc.get(name, {}).get("steps", [])
+        if steps:
+            a3.scatter(
+                [s["users"] for s in steps],
+                [1 if s["held"] else 0 for s in steps],
+                marker=marker,
+                s=80,
+                label=name,
+                alpha=0.7,
+            )
+    a3.set_yticks([0, 1], ["not held", "held"])
+    a3.set_xlabel("users")
+    a3.set_title(f"3. users held {data['config']['hold_s']} s")
+    if conc:
+        a3.legend()
+    orch = sec.get("orchestration")
+    scaling_runs = [r for items in rows.values() for r in items if r.get("run_dir")]
+    bars = {
+        "cold site.yml": median(c["wall_s"] for c in orch["cold"]) if orch else None,
+        "no-change site.yml": median(c["wall_s"] for c in orch["no_change"]) if orch else None,
+        "run_test overhead": median(r["wall_s"] - r["run_s"] for r in scaling_runs),
+    }
+    a4.bar(list(bars), [v or 0 for v in bars.values()], color="#c84")
+    a4.set_ylabel("seconds")
+    a4.set_title("4. orchestration wall time (median)")
+    m = sec.get("master")
+    if m:
+        runs = _good(m["runs"])
+        a5.bar(
+            ["idle", "during test"],
+            [_m(runs, "master_idle_mean") or 0, _m(runs, "master_mean") or 0],
+            color="#84c",
+        )
+        a5.set_ylabel("% of one core")
+    a5.set_title(
+        "5. master CPU, "
+        + (f"{m['worker_hosts'] * m['processes_per_host']} worker processes" if m else "n/a")
+    )
+    if rows:
+        ns = sorted(int(n) for n in rows)
+        a6.plot(
+            ns,
+            [_m(_good(rows[str(n)]), "host_busy") or 0 for n in ns],
+            "o-",
+            label="machine (2 cores) busy %",
+        )
+        a6.plot(
+            ns,
+            [_m(_good(rows[str(n)]), "worker_mean") or 0 for n in ns],
+            "s-",
+            label="worker process mean CPU %",
+        )
+        a6.set_xticks(ns)
+        a6.set_ylim(0, 105)
+        a6.legend()
+    a6.set_title("2b. where the CPU went while scaling")
+    fig.suptitle("locust-fleet bench (sandbox on a shared 2-core machine)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write(bench_data: dict[str, Any], out_dir: Path, workdir: Path, root: Path) -> None:
+    bench_data = {**bench_data, "workdir": str(workdir.relative_to(root))}
+    (out_dir / "RESULTS.md").write_text(render(bench_data))
+    try:
+        chart(bench_data, out_dir / "results.png")
+    except Exception as err:
+        print(f"bench: chart not written: {err}")
