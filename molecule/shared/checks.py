@@ -42,6 +42,16 @@ def pid1_nofile_hard(host) -> int:
     return open_files_limit(host, 1)[1]
 
 
+def expected_nofile(host, wanted: int = 65535) -> int:
+    """What a unit asking LimitNOFILE=wanted can get: no more than fs.nr_open, and no more
+    than PID 1's own hard limit when PID 1 lacks CAP_SYS_RESOURCE (as in a container)."""
+    nr_open = int(host.file("/proc/sys/fs/nr_open").content_string)
+    status = host.file("/proc/1/status").content_string
+    cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+    can_raise = bool(cap_eff >> 24 & 1)
+    return min([wanted, nr_open] + ([] if can_raise else [pid1_nofile_hard(host)]))
+
+
 def exposure(host, unit: str) -> float:
     """The overall exposure `systemd-analyze security` gives a unit (0 best, 10 worst)."""
     out = host.check_output("systemd-analyze security --no-pager %s", unit)

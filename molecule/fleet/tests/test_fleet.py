@@ -41,7 +41,7 @@ def test_every_worker_host_runs_one_worker_per_vcpu_as_locust(host):
             )
             assert worker.process.get(pid=int(props["MainPID"])).user == "locust", f"{name} {unit}"
             soft, hard = checks.open_files_limit(worker, int(props["MainPID"]))
-            assert soft == hard == min(65535, checks.pid1_nofile_hard(worker)), f"{name} {unit}"
+            assert soft == hard == checks.expected_nofile(worker), f"{name} {unit}"
 
 
 def test_worker_units_are_hardened(host):

@@ -40,7 +40,7 @@ def test_worker_points_at_the_master_host_and_port(host):
 def test_open_file_limit_is_the_clamped_value(host):
     pid = int(checks.unit_properties(host, "locust-worker@1.service", "MainPID")["MainPID"])
     soft, hard = checks.open_files_limit(host, pid)
-    expected = min(65535, checks.pid1_nofile_hard(host))
+    expected = checks.expected_nofile(host)
     assert (soft, hard) == (expected, expected)
 
 
