@@ -61,7 +61,7 @@ sandbox-down: venv
 
 demo: image
 	$(BIN)/locust-fleet sandbox up
-	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/site.yml
+	$(BIN)/locust-fleet provision -i $(INVENTORY) --plan $(PLAN)
 	$(BIN)/locust-fleet run -i $(INVENTORY) --plan $(PLAN) -u 50 -r 25 -t 20s \
 	  --check 'fail_ratio<0.01' --check 'p95<2000'
 	@echo "results: $$(ls -dt results/*/ | head -n1)  (sandbox still up: make sandbox-down)"

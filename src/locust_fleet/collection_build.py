@@ -26,8 +26,9 @@ def assemble(checkout: Path, staging: Path) -> Path:
     for item in ("galaxy.yml", "meta", "plugins"):
         src = source / item
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, staging / item)
-    shutil.copytree(checkout / "roles", staging / "roles",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        checkout / "roles", staging / "roles", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     (staging / "playbooks").mkdir()
     for name in PLAYBOOKS:
         shutil.copy2(checkout / "playbooks" / f"{name}.yml", staging / "playbooks")
@@ -43,8 +44,10 @@ def build(output: Path) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     galaxy = Path(sys.executable).parent / "ansible-galaxy"
     proc = subprocess.run(
-        [str(galaxy), "collection", "build", str(staging), "--output-path", str(output),
-         "--force"], capture_output=True, text=True, check=False,
+        [str(galaxy), "collection", "build", str(staging), "--output-path", str(output), "--force"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"ansible-galaxy collection build failed: {proc.stderr or proc.stdout}")
@@ -53,8 +56,9 @@ def build(output: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--output", type=Path, default=Path("dist"))
     args = parser.parse_args()
     print(build(args.output.resolve()))

@@ -77,6 +77,7 @@ def run(
     exclude_tags: Sequence[str] = (),
     extra_args: dict[str, str] | None = None,
     run_id: str | None = None,
+    secret_env: Sequence[str] = (),
     allow_saturated: bool = False,
     junit: str | Path | None = None,
     extravars: dict[str, Any] | None = None,
@@ -98,6 +99,7 @@ def run(
         "locust_exclude_tags": list(exclude_tags),
         "locust_extra_args": dict(extra_args or {}),
         "locust_results_dir": str(results_root),
+        "locust_secret_env_from": list(secret_env),
         **({"locust_run_id": run_id} if run_id else {}),
         **(extravars or {}),
     }

@@ -84,6 +84,30 @@ class SandboxHosts:
             )
         return proc
 
+    def copy(self, host: str, source: Path, dest: str) -> None:
+        proc = subprocess.run(
+            [
+                "scp",
+                "-q",
+                "-i",
+                str(self.key),
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                str(source),
+                f"root@{self.ip(host)}:{dest}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+
     def ansible(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(BIN / "ansible"), "-i", str(self.inventory), *args],
@@ -105,3 +129,8 @@ class SandboxHosts:
             timeout=timeout,
             check=False,
         )
+
+
+def flat(text: str) -> str:
+    """Output with every run of whitespace as one space, so wrapped lines still match."""
+    return " ".join(text.split())

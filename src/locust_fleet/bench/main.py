@@ -242,25 +242,34 @@ class Sections:
                 }
             )
         self.workers(inv, 1)
-        http = [
-            self._plain(
-                self.h.run(
-                    f"HttpUser #{rep + 1}",
-                    inv,
-                    "bench/plans/http_nowait",
-                    self.c.users_per_process,
-                    self.c.users_per_process,
-                    self.c.run_s,
+        http, fast = [], []
+        for rep in range(self.c.reps):  # alternated, so both see the same background load
+            for plan, name, runs in (
+                ("bench/plans/http_nowait", "HttpUser", http),
+                ("bench/plans/fast_nowait", "FastHttpUser", fast),
+            ):
+                runs.append(
+                    self._plain(
+                        self.h.run(
+                            f"{name} 1 process #{rep + 1}",
+                            inv,
+                            plan,
+                            self.c.users_per_process,
+                            self.c.users_per_process,
+                            self.c.run_s,
+                        )
+                    )
                 )
-            )
-            for rep in range(self.c.reps)
-        ]
-        self.b.sections["efficiency"] = {"wrk": wrk, "http": http}
+        self.b.sections["efficiency"] = {"wrk": wrk, "http": http, "fast": fast}
 
     def scaling(self) -> None:
         inv = self.ensure_tuned()
         rows: dict[str, list[dict[str, Any]]] = {}
         for n in self.c.processes:
+            earlier = self.b.sections.get("efficiency", {}).get("fast")
+            if n == 1 and earlier:  # the efficiency section's FastHttpUser runs are this row
+                rows[str(n)] = earlier
+                continue
             self.workers(inv, n)
             users = self.c.users_per_process * n
             rows[str(n)] = [

@@ -39,7 +39,7 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
     if not eff:
         return ["_not measured in this bench run_"], {}
     http = _good(eff["http"])
-    fast = _good(scaling.get("1", []))
+    fast = _good(eff.get("fast") or scaling.get("1", []))
     wrk = eff["wrk"]
     h, f, w = (_m(http, "req_per_cpu_s"), _m(fast, "req_per_cpu_s"), _m(wrk, "req_per_cpu_s"))
     ratios = {"fast_vs_http": ratio(f, h), "fast_vs_wrk": ratio(f, w), "http_vs_wrk": ratio(h, w)}
@@ -54,8 +54,9 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
         "",
         "| generator | req/s | CPU-s used | req per CPU-s | per run | vs HttpUser | vs wrk |",
         "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
-        f"| Locust HttpUser (1 process) | {_f(_m(http, 'rps'))} | {_f(_m(http, 'worker_cpu_s'), 1)} "
-        f"| **{_f(h)}** | {_runs_of(http, 'req_per_cpu_s')} | 1.00x | {_x(ratios['http_vs_wrk'])} |",
+        f"| Locust HttpUser (1 process) | {_f(_m(http, 'rps'))} "
+        f"| {_f(_m(http, 'worker_cpu_s'), 1)} | **{_f(h)}** "
+        f"| {_runs_of(http, 'req_per_cpu_s')} | 1.00x | {_x(ratios['http_vs_wrk'])} |",
         f"| Locust FastHttpUser (1 process) | {_f(_m(fast, 'rps'))} "
         f"| {_f(_m(fast, 'worker_cpu_s'), 1)} | **{_f(f)}** | {_runs_of(fast, 'req_per_cpu_s')} "
         f"| {_x(ratios['fast_vs_http'])} | {_x(ratios['fast_vs_wrk'])} |",
@@ -69,10 +70,15 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
         "",
         "wrk runs on this machine against the target's bridge address (a sandbox host),",
         "requesting only `/`; the Locust plans request `/` and `/about` 3:1 (same page size",
-        "class). The FastHttpUser rows are the 1-process rows of section 2. Commands:",
+        "class). HttpUser and FastHttpUser runs alternate; the FastHttpUser runs are also the",
+        "1-process row of section 2. Commands:",
         "",
         "```",
-        "\n".join(dict.fromkeys(i["command"] for i in eff["http"] + scaling.get("1", []) + wrk)),
+        "\n".join(
+            dict.fromkeys(
+                i["command"] for i in eff["http"] + (eff.get("fast") or scaling.get("1", [])) + wrk
+            )
+        ),
         "```",
     ]
     return lines, ratios
@@ -177,7 +183,8 @@ def concurrency(data: dict[str, Any]) -> list[str]:
 
     lines += [
         f"| largest users held | **{cell(tuned, 'best')}** | **{cell(untuned, 'best')}** |",
-        f"| smallest users not held | {cell(tuned, 'first_fail')} | {cell(untuned, 'first_fail')} |",
+        f"| smallest users not held | {cell(tuned, 'first_fail')} "
+        f"| {cell(untuned, 'first_fail')} |",
         f"| cause at the first failure | {why(tuned)} | {why(untuned)} |",
         "",
     ]
@@ -205,7 +212,8 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
         lines += [
             "| step | wall time (median) | per run | changed per run |",
             "| --- | ---: | --- | --- |",
-            f"| cold `site.yml` (fresh sandbox: 1 master, 1 worker) | **{_f(figures['cold'], 1)} s** "
+            "| cold `site.yml` (fresh sandbox: 1 master, 1 worker) "
+            f"| **{_f(figures['cold'], 1)} s** "
             f"| {', '.join(_f(c['wall_s'], 1) for c in cold)} | "
             f"{', '.join(str(c['changed']) for c in cold)} |",
             f"| no-change `site.yml` (second and later runs) | **{_f(figures['warm'], 1)} s** "
@@ -216,7 +224,8 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
         lines += ["| step | wall time (median) | per run | |", "| --- | ---: | --- | --- |"]
     lines += [
         f"| `run_test` overhead (wall minus run time, {len(runs)} runs of sections 1-2) "
-        f"| **{_f(overhead, 1)} s** | {', '.join(_f(r['wall_s'] - r['run_s'], 0) for r in runs)} | |",
+        f"| **{_f(overhead, 1)} s** "
+        f"| {', '.join(_f(r['wall_s'] - r['run_s'], 0) for r in runs)} | |",
         "",
         "Cold = `locust-fleet sandbox down` and `up` (fresh hosts from the cached image) before",
         "each run; the wheelhouse on the controller is already built. The overhead covers",
@@ -440,7 +449,8 @@ def headline(
     if mfig:
         out.append(
             f"- Master CPU with {_f(mfig.get('processes'))} workers: idle "
-            f"{_f(mfig.get('idle_mean'), 1)}%, under test {_f(mfig.get('load_mean'), 1)}% of a core."
+            f"{_f(mfig.get('idle_mean'), 1)}%, under test "
+            f"{_f(mfig.get('load_mean'), 1)}% of a core."
         )
     return out or ["_no section finished_"]
 

@@ -104,7 +104,7 @@ class SearchPolicy:
 
 
 def _round_to(value: float, step: int) -> int:
-    return max(step, int(round(value / step)) * step)
+    return max(step, round(value / step) * step)
 
 
 def best_pass(history: Sequence[tuple[int, bool]]) -> int | None:

@@ -45,6 +45,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="a custom argument the plan defines (repeatable)",
     )
+    run.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="pass this variable of your environment (an API token, ...) to every "
+        "Locust process, never logged (repeatable)",
+    )
     run.add_argument("--run-id", help="default: UTC time plus a random suffix")
     run.add_argument(
         "--allow-saturated",
@@ -77,6 +85,7 @@ def _handle(args: argparse.Namespace) -> int:
             exclude_tags=args.exclude_tag,
             extra_args=extra,
             run_id=args.run_id,
+            secret_env=args.secret_env,
             allow_saturated=args.allow_saturated,
             junit=args.junit,
             event_handler=progress,

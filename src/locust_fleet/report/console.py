@@ -88,6 +88,14 @@ def print_summary(
         style="bold yellow" if workers.short else None,
         highlight=False,
     )
+    for event in results.metadata.events:
+        when = event.time.strftime("%H:%M:%S") if event.time else "--:--:--"
+        console.print(
+            f"event {when} {event.host}: {event.kind.replace('_', ' ')}: {event.message}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
     if outcome is not None:
         console.print(
             outcome.explain(), style="bold green" if outcome.passed else "bold red", highlight=False

@@ -77,7 +77,7 @@ class PlaybookRun:
                     {
                         "host": data.get("host", ""),
                         "task": data.get("task", ""),
-                        "msg": str(res.get("msg", res.get("stderr", ""))),
+                        "msg": _failure_text(data, res),
                     }
                 )
             if kind == "runner_on_ok":
@@ -103,3 +103,13 @@ class PlaybookRun:
             )
             stats = runner.stats or {}
         return PlaybookOutcome(int(runner.rc), str(runner.status), stats, failures, facts)
+
+
+def _failure_text(data: dict[str, Any], res: dict[str, Any]) -> str:
+    """An assert's message says it all; anything else gets its host, task and stderr."""
+    msg = str(res.get("msg", ""))
+    if "assertion" in res or "evaluated_to" in res:
+        return msg
+    detail = str(res.get("stderr") or res.get("module_stderr") or "").strip().splitlines()
+    tail = f" ({detail[-1]})" if detail else ""
+    return f"{data.get('host', '')}: {data.get('task', '')}: {msg}{tail}"

@@ -1,0 +1,165 @@
+"""Bad input and an unfit fleet are refused before anything starts: exit 2, a message that
+names the problem and the fix, and the hosts exactly as they were."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from .sandbox_hosts import cli, flat
+
+SYNTAX_ERROR = "from locust import HttpUser\nclass Broken(HttpUser)\n    pass\n"
+NO_USER = "from locust import HttpUser\n\nVALUE = 1\n"
+
+
+def fingerprint(fleet) -> dict[str, str]:
+    """What a started run would change: run folders, the master's and workers' start times."""
+    state = {}
+    for host in fleet.hosts:
+        if host["role"] == "target":
+            continue
+        state[host["name"]] = fleet.ssh(
+            host["name"],
+            "ls /var/lib/locust/runs; systemctl show --value -p ExecMainStartTimestamp "
+            "locust-master.service 'locust-worker@*.service' 2>/dev/null",
+        ).stdout
+    return state
+
+
+@pytest.fixture(scope="module")
+def before(fleet):
+    return fingerprint(fleet)
+
+
+def _run(
+    fleet,
+    tmp_path,
+    *args,
+    inventory=None,
+    plan="locustfiles/website",
+    users="5",
+    rate="5",
+    run_time="5s",
+    results=None,
+):
+    return cli(
+        "run",
+        "-i",
+        str(inventory or fleet.inventory),
+        "--plan",
+        str(plan),
+        "-u",
+        users,
+        "-r",
+        rate,
+        "-t",
+        run_time,
+        "--results",
+        str(results or tmp_path / "results"),
+        *args,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("users", "0", "locust_users must be a whole number above 0"),
+        ("users", "-1", "locust_users must be a whole number above 0"),
+        ("users", "abc", "locust_users must be a whole number above 0"),
+        ("rate", "0", "locust_spawn_rate must be a number above 0"),
+        ("run_time", "10x", "is not a duration above 0"),
+    ],
+)
+def test_bad_numbers_are_refused(fleet, before, tmp_path, field, value, message):
+    proc = _run(fleet, tmp_path, **{field: value})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in flat(proc.stderr)
+    assert "e.g." in flat(proc.stderr)  # the fix, by example
+    assert fingerprint(fleet) == before
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (None, "is not a plan folder or a .py locustfile"),
+        (SYNTAX_ERROR, "cannot be used: SyntaxError"),
+        (NO_USER, "cannot be used"),
+    ],
+)
+def test_unusable_plans_are_refused(fleet, before, tmp_path, source, message):
+    plan = tmp_path / "plan"
+    if source is not None:
+        plan.mkdir()
+        (plan / "locustfile.py").write_text(source)
+    proc = _run(fleet, tmp_path, plan=plan)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+def _inventory_variant(fleet, tmp_path, change) -> str:
+    data = yaml.safe_load(fleet.inventory.read_text())
+    variant = copy.deepcopy(data)
+    change(variant["all"]["children"])
+    path = tmp_path / "variant.yml"
+    path.write_text(yaml.safe_dump(variant))
+    return str(path)
+
+
+def _no_master(children):
+    children["locust_master"]["hosts"] = {}
+
+
+def _two_masters(children):
+    children["locust_master"]["hosts"].update(children["locust_targets"]["hosts"])
+
+
+def _no_workers(children):
+    children["locust_workers"]["hosts"] = {}
+
+
+@pytest.mark.parametrize("change", [_no_master, _two_masters, _no_workers])
+def test_inventory_shape_is_refused(fleet, before, tmp_path, change):
+    proc = _run(fleet, tmp_path, inventory=_inventory_variant(fleet, tmp_path, change))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "needs exactly one host in group locust_master" in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+def test_unwritable_results_folder_is_refused(fleet, before, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = _run(fleet, tmp_path, results=blocker / "results")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "cannot be written" in flat(proc.stderr) and "locust_results_dir" in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+def test_unreachable_worker_host_is_refused_by_name(fleet, before, tmp_path):
+    ghost_ip = fleet.hosts[0]["ip"].rsplit(".", 1)[0] + ".99"  # on our bridge, no host there
+
+    def add_ghost(children):
+        children["locust_workers"]["hosts"]["ghost-worker"] = {"ansible_host": ghost_ip}
+
+    proc = _run(fleet, tmp_path, inventory=_inventory_variant(fleet, tmp_path, add_ghost))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Cannot reach ghost-worker over SSH" in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+def test_plan_edited_on_one_host_is_refused_naming_host_file_and_hashes(fleet, before, tmp_path):
+    worker = fleet.role("worker")[1]["name"]
+    path = "/opt/locust/plans/current/locustfile.py"
+    original = fleet.ssh(worker, f"cat {path}").stdout
+    fleet.ssh(worker, f"echo '# edited by hand' >> {path}")
+    try:
+        proc = _run(fleet, tmp_path)
+    finally:
+        fleet.ssh(worker, f"cat > {path} <<'EOF'\n{original}EOF")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    text = flat(proc.stderr)
+    assert f"host {worker}: locustfile.py sha256" in text
+    assert "differs from the controller's" in text
+    assert fingerprint(fleet) == before

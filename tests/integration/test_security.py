@@ -1,0 +1,153 @@
+"""The fleet is locked down: the master's port only for workers, no web UI in headless runs,
+services as `locust` and hardened, and secrets never land in logs or results."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from .sandbox_hosts import CLI, REPO
+
+PORT = 5557
+SECRET = "tok-9f8e7d6c5b4a-never-print-me"
+
+
+@pytest.fixture(scope="module")
+def running(fleet, tmp_path_factory):
+    """A 30 s run in the background; the tests look at the fleet while it goes."""
+    results = tmp_path_factory.mktemp("results")
+    proc = subprocess.Popen(
+        [
+            CLI,
+            "run",
+            "-i",
+            str(fleet.inventory),
+            "--plan",
+            "locustfiles/website",
+            "-u",
+            "10",
+            "-r",
+            "10",
+            "-t",
+            "30s",
+            "--results",
+            str(results),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    master = fleet.role("master")[0]["name"]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        log = fleet.ssh(
+            master, "tail -n 30 /var/lib/locust/runs/*/master.log 2>/dev/null", check=False
+        ).stdout
+        if "All users spawned" in log:
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(1)
+    yield fleet
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (out + err)[-3000:]
+
+
+def _connects(fleet, host: str, ip: str, port: int) -> bool:
+    return fleet.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
+
+
+def test_master_port_is_open_to_workers_only(running):
+    master_ip = running.role("master")[0]["ip"]
+    for worker in running.role("worker"):
+        assert _connects(running, worker["name"], master_ip, PORT), worker["name"]
+    assert not _connects(running, running.role("target")[0]["name"], master_ip, PORT)
+    table = running.ssh(running.role("master")[0]["name"], "nft list table inet locust").stdout
+    assert f"tcp dport {PORT}" in table
+
+
+def test_no_web_ui_listens_in_a_headless_run(running):
+    master = running.role("master")[0]["name"]
+    listening = running.ssh(master, "ss -Hltn").stdout
+    ports = {int(m) for m in re.findall(r":(\d+)\s", listening)}
+    assert PORT in ports
+    assert 8089 not in ports
+
+
+def test_services_run_as_locust_never_root(running):
+    master = running.role("master")[0]["name"]
+    users = running.ssh(
+        master, "ps -o user= -p $(systemctl show -p MainPID --value locust-master.service)"
+    ).stdout.split()
+    assert users == ["locust"]
+    for worker in running.role("worker"):
+        out = running.ssh(
+            worker["name"],
+            "for u in $(systemctl list-units --plain --no-legend "
+            "'locust-worker@*' | cut -d' ' -f1); do ps -o user= "
+            "-p $(systemctl show -p MainPID --value $u); done",
+        ).stdout
+        assert out.split() and set(out.split()) == {"locust"}, (worker["name"], out)
+
+
+@pytest.mark.parametrize("unit", ["locust-master.service", "locust-worker@1.service"])
+def test_units_are_hardened_to_exposure_3_or_lower(fleet, unit):
+    host = fleet.role("master" if "master" in unit else "worker")[0]["name"]
+    out = fleet.ssh(host, f"systemd-analyze security --no-pager {unit} | tail -n 1").stdout
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
+    assert match, out
+    assert float(match.group(1)) <= 3.0, out
+
+
+def test_secret_reaches_the_workers_and_no_log_or_result(fleet, tmp_path):
+    env = {**os.environ, "TARGET_TOKEN": SECRET}
+    proc = subprocess.run(
+        [
+            CLI,
+            "run",
+            "-i",
+            str(fleet.inventory),
+            "--plan",
+            "locustfiles/website",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "5s",
+            "--results",
+            str(tmp_path),
+            "--secret-env",
+            "TARGET_TOKEN",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    worker = fleet.role("worker")[0]["name"]
+    environ = fleet.ssh(
+        worker,
+        "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value "
+        "locust-worker@1.service)/environ",
+    ).stdout
+    assert f"TARGET_TOKEN={SECRET}" in environ.splitlines()  # delivered to the plan
+    mode = fleet.ssh(worker, "stat -c '%a %U %G' /etc/locust/secrets.env").stdout.split()
+    assert mode == ["640", "root", "locust"]
+    leaks = [
+        str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()
+    ]
+    assert leaks == [], leaks
+    assert SECRET not in proc.stdout + proc.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    assert "TARGET_TOKEN" in (run_dir / "run.json").read_text()  # the name, not the value
+    for host in fleet.hosts:
+        journal = fleet.ssh(host["name"], "journalctl --no-pager -n 2000", check=False).stdout
+        assert SECRET not in journal, host["name"]
