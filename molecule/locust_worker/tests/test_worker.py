@@ -55,3 +55,16 @@ def test_unit_is_hardened(host):
 
 def test_systemd_analyze_security_exposure_is_at_most_3(host):
     assert checks.exposure(host, "locust-worker@1.service") <= 3.0
+
+
+def test_worker_gets_the_run_secrets_from_etc_locust_secrets_env(host):
+    host.check_output("install -o root -g locust -m 0640 /dev/null /etc/locust/secrets.env")
+    host.check_output("echo TARGET_TOKEN=molecule-secret > /etc/locust/secrets.env")
+    try:
+        host.check_output("systemctl restart locust-worker@1.service")
+        pid = checks.unit_properties(host, "locust-worker@1.service", "MainPID")["MainPID"]
+        environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid).splitlines()
+        assert "TARGET_TOKEN=molecule-secret" in environ
+    finally:
+        host.run("rm -f /etc/locust/secrets.env")
+        host.run("systemctl restart locust-worker@1.service")
