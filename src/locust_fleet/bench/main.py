@@ -2,7 +2,8 @@
 that needs as few sandbox boots as possible, writing bench/RESULTS.md after each.
 
 BENCH_QUICK=1: one repetition, short runs, a two-step search (a smoke test).
-BENCH_SECTIONS=untuned,orchestration,efficiency,scaling,concurrency,master: a subset.
+BENCH_SECTIONS=untuned,orchestration,generators,concurrency,master: a subset
+(generators = sections 1 and 2 of RESULTS.md, efficiency and scaling).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from . import report, stats
 from .harness import Harness, HostCpu, RunRecord, ensure_wrk, log, now
 
-ALL_SECTIONS = ("untuned", "orchestration", "efficiency", "scaling", "concurrency", "master")
+ALL_SECTIONS = ("untuned", "orchestration", "generators", "concurrency", "master")
 TUNED = ("bn", "10.213.77.0/24")
 UNTUNED = ("bnu", "10.213.78.0/24")
 UNTUNED_NOFILE = 10000  # what Locust raises systemd's default soft limit (1024) to
@@ -96,7 +98,10 @@ def _machine() -> dict[str, Any]:
 
 
 class Sections:
-    def __init__(self, bench: Bench, harness: Harness, root: Path) -> None:
+    def __init__(
+        self, bench: Bench, harness: Harness, root: Path, save: Callable[[], None]
+    ) -> None:
+        self.save = save
         self.b = bench
         self.h = harness
         self.c = bench.config
@@ -173,8 +178,8 @@ class Sections:
         }
 
     def untuned(self) -> None:
-        inv, _ = self.h.up(*UNTUNED, workers=1)
         try:
+            inv, _ = self.h.up(*UNTUNED, workers=1)
             pb = self.h.playbook(
                 "untuned site",
                 str(self.root / "bench/site-untuned.yml"),
@@ -222,16 +227,20 @@ class Sections:
         assert self.tuned_inv is not None
         return self.tuned_inv
 
-    # --- 1. efficiency -----------------------------------------------------------------------
-    def efficiency(self) -> None:
+    # --- 1 and 2. efficiency and scaling, interleaved ------------------------------------------
+    def generators(self) -> None:
+        """Per repetition: HttpUser and FastHttpUser on 1 process, then FastHttpUser on 2
+        and 4: every row sees the same background load on the shared machine."""
         inv = self.ensure_tuned()
         ensure_wrk()
-        wrk = []
-        for _ in range(self.c.reps):
+        wrk: list[dict[str, Any]] = []
+        http: list[dict[str, Any]] = []
+        rows: dict[str, list[dict[str, Any]]] = {str(n): [] for n in self.c.processes}
+        for rep in range(self.c.reps):
             command, result, cpu = self.h.wrk(
                 f"http://{self.target}/", self.c.wrk_s, self.c.wrk_connections
             )
-            busy = self.h.host_cpu.mean(*_last_window(self.h.host_cpu, self.c.wrk_s))
+            busy = self.h.host_cpu.mean(*_last_window(self.c.wrk_s))
             wrk.append(
                 {
                     "command": command,
@@ -241,51 +250,27 @@ class Sections:
                     "host_busy": busy,
                 }
             )
-        self.workers(inv, 1)
-        http, fast = [], []
-        for rep in range(self.c.reps):  # alternated, so both see the same background load
-            for plan, name, runs in (
-                ("bench/plans/http_nowait", "HttpUser", http),
-                ("bench/plans/fast_nowait", "FastHttpUser", fast),
-            ):
-                runs.append(
-                    self._plain(
-                        self.h.run(
-                            f"{name} 1 process #{rep + 1}",
-                            inv,
-                            plan,
-                            self.c.users_per_process,
-                            self.c.users_per_process,
-                            self.c.run_s,
-                        )
-                    )
-                )
-        self.b.sections["efficiency"] = {"wrk": wrk, "http": http, "fast": fast}
+            for n in self.c.processes:
+                self.workers(inv, n)
+                users = self.c.users_per_process * n
+                if n == 1:
+                    http.append(self._one(inv, "HttpUser", "http_nowait", 1, users, rep))
+                rows[str(n)].append(self._one(inv, "FastHttpUser", "fast_nowait", n, users, rep))
+            self.b.sections["efficiency"] = {"wrk": wrk, "http": http, "fast": rows.get("1", [])}
+            self.b.sections["scaling"] = {"rows": rows}
+            self.save()
 
-    def scaling(self) -> None:
-        inv = self.ensure_tuned()
-        rows: dict[str, list[dict[str, Any]]] = {}
-        for n in self.c.processes:
-            earlier = self.b.sections.get("efficiency", {}).get("fast")
-            if n == 1 and earlier:  # the efficiency section's FastHttpUser runs are this row
-                rows[str(n)] = earlier
-                continue
-            self.workers(inv, n)
-            users = self.c.users_per_process * n
-            rows[str(n)] = [
-                self._plain(
-                    self.h.run(
-                        f"FastHttpUser {n} process(es) #{rep + 1}",
-                        inv,
-                        "bench/plans/fast_nowait",
-                        users,
-                        users,
-                        self.c.run_s,
-                    )
-                )
-                for rep in range(self.c.reps)
-            ]
-        self.b.sections["scaling"] = {"rows": rows}
+    def _one(self, inv: Path, name: str, plan: str, n: int, users: int, rep: int) -> dict:
+        return self._plain(
+            self.h.run(
+                f"{name} {n} process(es) #{rep + 1}",
+                inv,
+                f"bench/plans/{plan}",
+                users,
+                users,
+                self.c.run_s,
+            )
+        )
 
     def concurrency(self) -> None:
         inv = self.ensure_tuned()
@@ -347,7 +332,7 @@ def _peak_users(record: RunRecord) -> int:
     return max((row.user_count for row in results.aggregated_history), default=0)
 
 
-def _last_window(host_cpu: HostCpu, seconds: int) -> tuple[Any, Any]:
+def _last_window(seconds: int) -> tuple[Any, Any]:
     from datetime import timedelta
 
     end = now()
@@ -369,7 +354,6 @@ def main(argv: list[str] | None = None) -> int:
     host_cpu = HostCpu().start()
     bench = Bench(config=config, started_at=now().isoformat(timespec="seconds"), machine=_machine())
     harness = Harness(root, workdir, host_cpu)
-    sections = Sections(bench, harness, root)
     t0 = time.monotonic()
     log(f"bench {'QUICK ' if config.quick else ''}into {harness.rel(workdir)}: {', '.join(chosen)}")
 
@@ -383,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             root=root,
         )
 
+    sections = Sections(bench, harness, root, save)
     failed = []
     try:
         for name in ALL_SECTIONS:
