@@ -1,6 +1,7 @@
 """locust_worker: hardened instances running as locust, surplus ones stopped."""
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
@@ -63,6 +64,11 @@ def test_worker_gets_the_run_secrets_from_etc_locust_secrets_env(host):
     try:
         host.check_output("systemctl restart locust-worker@1.service")
         pid = checks.unit_properties(host, "locust-worker@1.service", "MainPID")["MainPID"]
+        # Until systemd's forked child has exec'd Locust, /proc/<pid>/environ is systemd's own.
+        for _ in range(50):
+            if "--worker" in host.file(f"/proc/{pid}/cmdline").content_string:
+                break
+            time.sleep(0.1)
         environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid).splitlines()
         assert "TARGET_TOKEN=molecule-secret" in environ
     finally:
