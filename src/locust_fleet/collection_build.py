@@ -23,7 +23,7 @@ def assemble(checkout: Path, staging: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     source = checkout / "collection"
-    for item in ("galaxy.yml", "meta", "plugins"):
+    for item in ("galaxy.yml", "CHANGELOG.md", "meta", "plugins"):
         src = source / item
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, staging / item)
     shutil.copytree(

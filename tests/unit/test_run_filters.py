@@ -81,4 +81,9 @@ def test_events_name_the_host_of_each_worker():
         ("all_workers_missing", "m1"),
     ]
     assert events[0]["time"] == "2026-11-28T13:20:01"
+    later = filters.locust_run_events(
+        master_log, "m1", {"w1": journal}, "2026-11-28T13:20:05+00:00"
+    )
+    assert ("worker_died", "w1") not in [(e["kind"], e["host"]) for e in later]
+    assert ("worker_restarted", "w1") in [(e["kind"], e["host"]) for e in later]
     assert filters.locust_run_events((DATA / "master-clean.log").read_text(), "m1", {}) == []

@@ -82,8 +82,15 @@ def locust_workers_connected(master_log: str):
     return max(counts) if counts else None
 
 
-def locust_run_events(master_log: str, master_host: str, journals: dict | None = None) -> list:
-    """Events worth a line in run.json, in time order, each naming the host concerned."""
+def locust_run_events(
+    master_log: str, master_host: str, journals: dict | None = None, since: str | None = None
+) -> list:
+    """Events worth a line in run.json, in time order, each naming the host concerned.
+
+    Journal lines before `since` (ISO time the master started) are left out: idle
+    workers exit and restart on their own while no master is there.
+    """
+    cutoff = (since or "")[:19]
     events = []
     ending = False  # after the master starts shutting down, workers quitting is expected
     for line in (master_log or "").splitlines():
@@ -106,7 +113,8 @@ def locust_run_events(master_log: str, master_host: str, journals: dict | None =
     for host, text in sorted((journals or {}).items()):
         for line in (text or "").splitlines():
             for kind, pattern in _JOURNAL_EVENTS:
-                if pattern.search(line):
+                stamp = _time(_JOURNAL_TIME, line)
+                if pattern.search(line) and (not cutoff or (stamp or "") >= cutoff):
                     events.append(
                         {
                             "time": _time(_JOURNAL_TIME, line),
