@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .runner.locate import locate_content
 
-PLAYBOOKS = ("site", "run_test", "status", "stop", "teardown")
+PLAYBOOKS = ("site", "run_test", "status", "stop", "teardown", "ui", "ui_stop")
 
 
 def assemble(checkout: Path, staging: Path) -> Path:

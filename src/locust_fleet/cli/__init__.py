@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import fleet_cmd, report_cmd, run_cmd, sandbox_cmd
+from . import fleet_cmd, report_cmd, run_cmd, sandbox_cmd, ui_cmd
 
 EPILOG = """\
 examples:
@@ -19,6 +19,8 @@ examples:
       --check 'fail_ratio<0.01' --check 'p95<500'
   locust-fleet status -i inventories/lab
   locust-fleet report results/<run-id>
+  locust-fleet ui -i inventories/lab --plan locustfiles/website   web UI through an SSH forward
+  locust-fleet fetch -i inventories/lab       stop the UI's test, fetch its results
   locust-fleet compare results/<run-a> results/<run-b>
   locust-fleet sandbox up --workers 2         boot a master, 2 workers and an nginx target
   locust-fleet sandbox status
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(verbs)
     report_cmd.register(verbs)
     sandbox_cmd.register(verbs)
+    ui_cmd.register(verbs)
     return parser
 
 
