@@ -48,10 +48,11 @@ unit: venv
 integration: image
 	$(BIN)/pytest tests/integration
 
+# Every role scenario on fresh sandbox hosts (molecule/README.md).
 molecule: image
-	$(BIN)/python -m locust_fleet.testing.molecule_all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule -c molecule/shared/base.yml test --all
 
-test: lint unit integration
+test: lint unit integration molecule
 
 sandbox-up: image
 	$(BIN)/locust-fleet sandbox up
