@@ -1,11 +1,11 @@
-"""Bench plan: the master under many workers. For the first 15 s no user runs (the
+"""Bench plan: the master under many workers. For the first 10 s no user runs (the
 master only takes heartbeats and empty stats reports from every worker process),
-then 600 users of the website plan run for 30 s, then the shape ends the test."""
+then 600 users of the website plan run for 20 s, then the shape ends the test."""
 
 from locust import FastHttpUser, LoadTestShape, between, task
 
-IDLE_S = 15
-LOAD_S = 30
+IDLE_S = 10
+LOAD_S = 20
 USERS = 600
 
 

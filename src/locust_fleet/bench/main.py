@@ -63,12 +63,12 @@ class Config:
         return cls(
             quick=False,
             reps=3,
-            run_s=15,
+            run_s=10,
             users_per_process=10,
             processes=(1, 2, 4),
             hold_s=60,
             search=stats.SearchPolicy(
-                start=8000, cap=32000, factor=2, max_steps=3, resolution=4000, floor=1000
+                start=16000, cap=32000, factor=2, max_steps=2, resolution=8000, floor=1000
             ),
             search_processes=2,
             master_hosts=3,
@@ -297,9 +297,9 @@ class Sections:
                     "bench/plans/master_load",
                     600,
                     200,
-                    60,
+                    45,
                     extravars={"locust_run_expect_workers_timeout": 300},
-                    idle_until_s=15,
+                    idle_until_s=10,
                 )
             )
             for rep in range(self.c.reps)
@@ -383,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             save()
     finally:
         try:
-            harness.down(*TUNED)
+            if sections.tuned_inv is not None:  # only what this bench brought up
+                harness.down(*TUNED)
         except Exception as err:
             log(f"sandbox down failed: {err}")
         host_cpu.stop()

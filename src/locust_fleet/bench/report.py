@@ -266,8 +266,8 @@ def master(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
         f"{m['worker_hosts']} worker hosts x {m['processes_per_host']} processes = {n} worker "
         "processes connected (`site.yml -e locust_worker_processes="
         f"{m['processes_per_host']}`). Plan `bench/plans/master_load`: a shape that runs no "
-        "user for 15 s (idle: heartbeats and empty stats reports only), then 600 website users "
-        "(`between(1, 2)`) for 30 s. Master CPU in percent of one core, 1 Hz samples.",
+        "user for 10 s (idle: heartbeats and empty stats reports only), then 600 website users "
+        "(`between(1, 2)`) for 20 s. Master CPU in percent of one core, 1 Hz samples.",
         "",
         "| phase | master CPU mean | master CPU peak | req/s | per run (mean) |",
         "| --- | ---: | ---: | ---: | --- |",
@@ -403,7 +403,7 @@ def limits(
             "and one stats report per process per second), not with req/s: on a real fleet of "
             "hundreds of processes expect roughly proportional growth, so around 500 processes "
             "the master's single core becomes the limit (Locust's own docs name this); the "
-            "sandbox's figure is pessimistic because the 60 workers share its two cores.",
+            "sandbox's figure is pessimistic because all its workers share its two cores.",
         )
     if orch.get("overhead") is not None:
         lines.append(
@@ -472,14 +472,17 @@ def chart(data: dict[str, Any], path: Path) -> None:
             _m(_good(rows.get("1", [])), "req_per_cpu_s"),
             _m(eff["wrk"], "req_per_cpu_s"),
         ]
-        a1.bar(
+        bars = a1.bar(
             ["HttpUser", "FastHttpUser", "wrk"],
             [v or 0 for v in values],
             color=["#999", "#4a8", "#48c"],
         )
+        a1.bar_label(bars, labels=[_f(v) for v in values])
+        a1.set_yscale("log")
     a1.set_title("1. requests per CPU-second (median)")
     if rows:
         ns = sorted(int(n) for n in rows)
+        ns = [n for n in ns if _m(_good(rows[str(n)]), "rps") is not None]
         rps = [_m(_good(rows[str(n)]), "rps") or 0 for n in ns]
         a2.plot(ns, rps, "o-", label="measured")
         if rps and rps[0]:
