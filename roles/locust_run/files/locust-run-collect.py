@@ -18,8 +18,9 @@ def main():
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--host", required=True)
     parser.add_argument("--since", required=True, help="epoch seconds")
+    parser.add_argument("--sampler-unit", required=True)
     args = parser.parse_args()
-    subprocess.run(["systemctl", "stop", "locust-cpu-sampler.service"], check=False,
+    subprocess.run(["systemctl", "stop", f"{args.sampler_unit}.service"], check=False,
                    capture_output=True)
     journal = subprocess.run(
         ["journalctl", "--no-pager", "--output=short-iso", f"--since=@{args.since}",
