@@ -132,14 +132,18 @@ class Sections:
         while (users := stats.next_users(history, self.c.search)) is not None:
             rate = max(100, math.ceil(users / 30))
             ramp = math.ceil(users / rate)
-            record = self.h.run(
-                f"{label} {users} users",
-                inventory,
-                "bench/plans/hold",
-                users,
-                rate,
-                ramp + self.c.hold_s,
-            )
+            for attempt in (1, 2):  # an orchestration error says nothing of capacity: retry once
+                record = self.h.run(
+                    f"{label} {users} users",
+                    inventory,
+                    "bench/plans/hold",
+                    users,
+                    rate,
+                    ramp + self.c.hold_s,
+                )
+                if not (record.error and record.run_dir is None) or attempt == 2:
+                    break
+                log(f"{label} {users} users: orchestration error, the step runs once more")
             peak = _peak_users(record)
             held = (
                 not record.error
@@ -320,6 +324,27 @@ class Sections:
         }
 
 
+def _earlier(path: str) -> dict[str, Any] | None:
+    """BENCH_MERGE=bench/runs/<stamp>/bench.json: keep that bench's sections for what
+    this run does not measure again (e.g. re-run one section that an outside change broke)."""
+    if not path:
+        return None
+    data = json.loads(Path(path).read_text())
+    data["source"] = str(Path(path).parent)
+    return data
+
+
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` over ``old``, one level into dicts (concurrency holds tuned and untuned)."""
+    out = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
 def _peak_users(record: RunRecord) -> int:
     if not record.run_dir:
         return 0
@@ -357,11 +382,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     log(f"bench {'QUICK ' if config.quick else ''}into {harness.rel(workdir)}: {', '.join(chosen)}")
 
+    earlier = _earlier(os.environ.get("BENCH_MERGE", ""))
+
     def save() -> None:
         bench.runtime_s = time.monotonic() - t0
-        (workdir / "bench.json").write_text(json.dumps(asdict(bench), indent=2, default=str))
+        data = json.loads(json.dumps(asdict(bench), default=str))
+        if earlier:
+            data["sections"] = _merge(earlier["sections"], data["sections"])
+            data["merged_from"] = {
+                "workdir": earlier["source"],
+                "runtime_s": earlier.get("runtime_s"),
+                "started_at": earlier.get("started_at"),
+            }
+        (workdir / "bench.json").write_text(json.dumps(data, indent=2))
         report.write(
-            bench_data=json.loads(json.dumps(asdict(bench), default=str)),
+            bench_data=data,
             out_dir=root / "bench",
             workdir=workdir,
             root=root,

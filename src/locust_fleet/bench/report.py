@@ -290,6 +290,21 @@ def master(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
 # --- the page ------------------------------------------------------------------------------
 
 
+def _merged_note(data: dict[str, Any]) -> list[str]:
+    merged = data.get("merged_from")
+    if not merged:
+        return []
+    earlier = float(merged.get("runtime_s") or 0)
+    now_s = float(data.get("runtime_s") or 0)
+    return [
+        "",
+        f"This page combines two bench runs (`BENCH_MERGE`): the sections re-measured in "
+        f"`{data.get('workdir', '')}` ({now_s / 60:.1f} min) and all others from "
+        f"`{merged['workdir']}` (started {merged.get('started_at')}, {earlier / 60:.1f} min); "
+        f"together **{(earlier + now_s) / 60:.1f} min** of bench runtime.",
+    ]
+
+
 def render(data: dict[str, Any]) -> str:
     cfg = data["config"]
     eff_lines, ratios = efficiency(data)
@@ -310,6 +325,7 @@ def render(data: dict[str, Any]) -> str:
         f"Mode: {mode}. Started {data['started_at']}, finished {data.get('finished_at') or 'n/a'}, "
         f"total bench runtime **{runtime / 60:.1f} min**. Raw data: `{data.get('workdir', '')}`"
         " (bench.json and every run folder; not committed).",
+        *_merged_note(data),
         "",
         f"Machine: {data['machine'].get('cpus')} cores, kernel {data['machine'].get('kernel')}; "
         f"load average at start {data['machine'].get('loadavg_at_start')}. **The machine was "
