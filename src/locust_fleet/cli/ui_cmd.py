@@ -9,6 +9,7 @@ run home into RESULTS/<run id>/ (playbooks/ui_stop.yml), then writes the reports
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 from pathlib import Path
 from types import FrameType
@@ -70,13 +71,20 @@ def _extra_var_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an Ansible variable, e.g. locust_ui_listen=0.0.0.0 (see playbooks/ui.yml)",
+        help="an Ansible variable, NAME=VALUE or a JSON object, e.g. locust_ui_listen=0.0.0.0 "
+        "(see playbooks/ui.yml)",
     )
 
 
 def _extra_vars(items: list[str]) -> dict[str, object]:
     extravars: dict[str, object] = {}
     for item in items:
+        if item.lstrip().startswith("{"):  # JSON, as ansible-playbook -e takes it (lists, dicts)
+            try:
+                extravars.update(json.loads(item))
+            except (ValueError, TypeError) as err:
+                raise fleet.UsageError(f"-e {item!r} is not a JSON object: {err}") from err
+            continue
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise fleet.UsageError(f"-e {item!r} must be NAME=VALUE")
