@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,28 @@ class SandboxHosts:
             check=False,
         )
         assert proc.returncode == 0, proc.stderr
+
+    def run_ids(self) -> set[str]:
+        master = self.role("master")[0]["name"]
+        return set(self.ssh(master, "ls /var/lib/locust/runs", check=False).stdout.split())
+
+    def wait_until_running(
+        self, proc: subprocess.Popen, before: set[str], timeout: float = 300
+    ) -> str:
+        """Until a run that is not in `before` has spawned its users; returns its id."""
+        master = self.role("master")[0]["name"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            for run_id in self.run_ids() - before:
+                log = self.ssh(
+                    master, f"cat /var/lib/locust/runs/{run_id}/master.log", check=False
+                ).stdout
+                if "All users spawned" in log:
+                    return run_id
+            time.sleep(1)
+        proc.kill()
+        raise AssertionError("the run never reached its running phase")
 
     def ansible(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(

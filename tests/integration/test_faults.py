@@ -10,8 +10,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from .sandbox_hosts import BIN, CLI, REPO, SandboxHosts, cli, flat
 
 
@@ -43,28 +41,6 @@ def _start_run(
     )
 
 
-def _wait_until_running(fleet, proc: subprocess.Popen, timeout: float = 240) -> None:
-    """Until the master has spawned users (its log says so), or fail."""
-    master = fleet.role("master")[0]["name"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        log = fleet.ssh(
-            master, "cat /var/lib/locust/runs/*/master.log 2>/dev/null | tail -n 50", check=False
-        ).stdout
-        if (
-            "All users spawned" in log
-            and fleet.ssh(
-                master, "systemctl is-active locust-master.service", check=False
-            ).stdout.strip()
-            == "active"
-        ):
-            return
-        time.sleep(1)
-    proc.kill()
-    pytest.fail("the run never reached its running phase")
-
-
 def _finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out + err
@@ -82,7 +58,7 @@ def _main_pid(fleet, host: str, unit: str) -> int:
 def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_path):
     worker = fleet.role("worker")[0]["name"]
     proc = _start_run(fleet, tmp_path, run_time="30s")
-    _wait_until_running(fleet, proc)
+    fleet.wait_until_running(proc, fleet.runs_before)
     victim = _main_pid(fleet, worker, "locust-worker@1.service")
     fleet.ssh(worker, f"kill -9 {victim}")
     code, output = _finish(proc)
@@ -101,7 +77,7 @@ def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_p
 def test_killed_master_is_reported_and_its_partial_history_fetched(fleet, tmp_path):
     master = fleet.role("master")[0]["name"]
     proc = _start_run(fleet, tmp_path, run_time="40s")
-    _wait_until_running(fleet, proc)
+    fleet.wait_until_running(proc, fleet.runs_before)
     time.sleep(6)  # Locust flushes the CSV history every 5 s
     workers_before = {
         w["name"]: _main_pid(fleet, w["name"], "locust-worker@1.service")
@@ -126,10 +102,11 @@ def test_killed_master_is_reported_and_its_partial_history_fetched(fleet, tmp_pa
 def test_worker_host_powered_off_mid_run_finishes_on_the_rest(fleet, tmp_path):
     lost = fleet.role("worker")[1]["name"]
     state = json.loads(Path(f"/var/lib/locust-fleet/sandbox/{fleet.name}/state.json").read_text())
-    nspawn = next(h["pid"] for h in state["hosts"] if h["name"] == lost)
+    # The container's init: SIGKILL ends every process in it at once, as a power cut would.
+    init = next(h["leader"] for h in state["hosts"] if h["name"] == lost)
     proc = _start_run(fleet, tmp_path, run_time="35s")
-    _wait_until_running(fleet, proc)
-    os.kill(nspawn, signal.SIGTERM)  # the host powers off, as a VM would
+    fleet.wait_until_running(proc, fleet.runs_before)
+    os.kill(init, signal.SIGKILL)
     try:
         code, output = _finish(proc)
     finally:
@@ -161,7 +138,7 @@ def test_target_down_completes_with_failures_recorded_and_exit_1(fleet, tmp_path
 
 def test_second_run_while_one_is_going_is_refused(fleet, tmp_path):
     first = _start_run(fleet, tmp_path / "a", run_time="25s")
-    _wait_until_running(fleet, first)
+    fleet.wait_until_running(first, fleet.runs_before)
     second = cli(
         "run",
         "-i",

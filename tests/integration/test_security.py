@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ SECRET = "tok-9f8e7d6c5b4a-never-print-me"
 def running(fleet, tmp_path_factory):
     """A 30 s run in the background; the tests look at the fleet while it goes."""
     results = tmp_path_factory.mktemp("results")
+    before = fleet.run_ids()
     proc = subprocess.Popen(
         [
             CLI,
@@ -42,16 +42,7 @@ def running(fleet, tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
     )
-    master = fleet.role("master")[0]["name"]
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        log = fleet.ssh(
-            master, "tail -n 30 /var/lib/locust/runs/*/master.log 2>/dev/null", check=False
-        ).stdout
-        if "All users spawned" in log:
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(1)
+    fleet.wait_until_running(proc, before)
     yield fleet
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, (out + err)[-3000:]

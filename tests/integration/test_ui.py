@@ -1,0 +1,282 @@
+"""Interactive mode on a sandbox fleet of its own: the web UI stays on the master's loopback,
+an exposed UI is refused without a login, and a real headless Chromium drives a test through
+`locust-fleet ui`'s SSH forward; `locust-fleet fetch` brings the run home for `report`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .sandbox_hosts import CLI, REPO, SandboxHosts, cli, flat
+
+NAME = "uit"  # this module's own sandbox, beside the session's
+SUBNET = "10.213.172.0/24"
+UI_PORT = 8089
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def ui_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHosts]:
+    """Its own sandbox (one worker host), provisioned; removed at the end of the module."""
+    inventory = tmp_path_factory.mktemp("ui-inventory") / "hosts.yml"
+    proc = cli(
+        "sandbox", "up", "--name", NAME, "--workers", "1", "--subnet", SUBNET,
+        "--inventory", str(inventory), "--json",
+    )  # fmt: skip
+    if proc.returncode != 0:
+        cli("sandbox", "down", "--name", NAME, "--inventory", str(inventory))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    hosts = SandboxHosts(NAME, Path(data["inventory"]), Path(data["key"]), data["hosts"])
+    try:
+        site = hosts.playbook("playbooks/site.yml", "-e", "locust_testplan_src=locustfiles/website")
+        assert site.returncode == 0, site.stdout[-4000:]
+        yield hosts
+    finally:
+        master = hosts.role("master")[0]["name"]
+        hosts.ssh(master, "systemctl stop locust-master.service", check=False)
+        down = hosts.down()
+        assert down.returncode == 0, down.stderr
+
+
+def _master(fleet: SandboxHosts) -> str:
+    return fleet.role("master")[0]["name"]
+
+
+def _connects(fleet: SandboxHosts, host: str, ip: str, port: int) -> bool:
+    return fleet.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
+
+
+def _worker_processes(fleet: SandboxHosts) -> int:
+    total = 0
+    for worker in fleet.role("worker"):
+        out = fleet.ssh(
+            worker["name"],
+            "systemctl list-units --plain --no-legend --state=active 'locust-worker@*'",
+        ).stdout
+        total += len(out.split("\n")) if out.strip() else 0
+    return total
+
+
+def test_exposing_the_ui_without_a_login_is_refused(ui_fleet):
+    proc = cli(
+        "ui", "-i", str(ui_fleet.inventory), "--plan", "locustfiles/website", "--no-forward",
+        "-e", "locust_ui_listen=0.0.0.0", "-e", "locust_ui_username=", "-e", "locust_ui_password=",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "no login is set" in flat(proc.stderr)
+    active = ui_fleet.ssh(_master(ui_fleet), "systemctl is-active locust-master.service", False)
+    assert active.stdout.strip() != "active"
+
+
+def _header(driver, label: str) -> str:
+    """The value under a label in the UI's top bar (Status, Workers, RPS, ...)."""
+    from selenium.webdriver.common.by import By
+
+    lines = [line.strip() for line in driver.find_element(By.TAG_NAME, "body").text.splitlines()]
+    return lines[lines.index(label) + 1] if label in lines[:-1] else ""
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    """Headless Chromium from the distribution through chromedriver, no network of its own."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
+        "the browser test needs Debian's chromium and chromium-driver (make deps installs them)"
+    )
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
+    for arg in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+    ):  # fmt: skip
+        options.add_argument(arg)
+    service = Service(executable_path=str(CHROMEDRIVER))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()  # ends Chromium, then the chromedriver process service started
+        process = service.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    inventory = str(ui_fleet.inventory)
+    master = _master(ui_fleet)
+    results = tmp_path / "results"
+    forward = None
+    try:
+        # Start: plan deployed, workers restarted, the master with its web UI (60 s pre-filled
+        # in the form's run time as a backstop; the test stops it after a few seconds).
+        start = cli(
+            "ui", "-i", inventory, "--plan", "locustfiles/website", "-u", "3", "-r", "3",
+            "--no-forward", "-e", "locust_ui_run_time=60s",
+        )  # fmt: skip
+        assert start.returncode == 0, (start.stdout + start.stderr)[-4000:]
+
+        # Safe by default: loopback only, fenced, and the target host cannot reach it.
+        listening = ui_fleet.ssh(master, f"ss -Hltn 'sport = :{UI_PORT}'").stdout
+        local = {line.split()[3] for line in listening.splitlines() if line.strip()}
+        assert local == {f"127.0.0.1:{UI_PORT}"}, listening
+        master_ip = ui_fleet.role("master")[0]["ip"]
+        target = ui_fleet.role("target")[0]["name"]
+        assert not _connects(ui_fleet, target, master_ip, UI_PORT)
+        table = ui_fleet.ssh(master, "nft list table inet locust_ui").stdout
+        assert f"tcp dport {UI_PORT} counter" in table and "drop" in table
+
+        # The forward: `locust-fleet ui` without --plan connects to the running UI.
+        forward = subprocess.Popen(
+            [CLI, "ui", "-i", inventory],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert forward.stdout is not None
+        line = forward.stdout.readline()
+        match = re.search(r"Locust web UI: (http://127\.0\.0\.1:\d+/)", line)
+        assert match, line + (forward.stderr.read() if forward.poll() is not None else "")
+        url = match.group(1)
+
+        expected = _worker_processes(ui_fleet)
+        assert expected >= 1
+        browser.get(url)
+        _wait(lambda: _header(browser, "Workers") == str(expected), 90, f"{expected} workers")
+        assert _header(browser, "Status") == "READY"
+
+        for name, value in (("userCount", "3"), ("spawnRate", "3")):
+            field = browser.find_element(By.NAME, name)
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys(value)
+            assert field.get_attribute("value") == value
+        browser.find_element(
+            By.XPATH, "//button[@type='submit' and normalize-space()='START']"
+        ).click()
+
+        _wait(lambda: _header(browser, "Status") == "RUNNING", 60, "status RUNNING")
+        rps = _wait(
+            lambda: (v := _header(browser, "RPS")) and float(v or 0) > 0 and v, 90, "RPS above 0"
+        )
+        time.sleep(3)  # a few more seconds of charts for the screenshot
+        shot = tmp_path / "ui-running.png"
+        assert browser.save_screenshot(str(shot)), "no screenshot"
+        print(f"screenshot of the running test (RPS {rps}): {shot}")
+
+        stop = browser.find_element(By.XPATH, "//button[normalize-space()='STOP']")
+        stop.click()
+        _wait(lambda: _header(browser, "Status") == "STOPPED", 60, "status STOPPED")
+    finally:
+        if forward is not None:
+            forward.send_signal(signal.SIGTERM)  # `locust-fleet ui` closes its ssh by PID
+            out, err = forward.communicate(timeout=60)
+        fetched = cli("fetch", "-i", inventory, "--results", str(results), timeout=900)
+    assert forward is not None and forward.returncode == 0, out + err
+    assert "forward closed" in err
+    assert fetched.returncode == 0, (fetched.stdout + fetched.stderr)[-4000:]
+    active = ui_fleet.ssh(master, "systemctl is-active locust-master.service", check=False)
+    assert active.stdout.strip() == "inactive"
+
+    runs = [p for p in results.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    run = runs[0]
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "report.html", "run.json"):
+        assert (run / name).is_file(), f"{name} missing from {sorted(os.listdir(run))}"
+    record = json.loads((run / "run.json").read_text())
+    assert record["parameters"]["users"] == 3
+    assert record["workers_expected"] == expected and record["error"] == ""
+    report = cli("report", str(run))
+    assert report.returncode == 0, (report.stdout + report.stderr)[-3000:]
+    assert "Aggregated" in report.stdout
+    shutil.copy(shot, run / "ui-running.png")
+
+
+def test_exposed_ui_needs_the_login_tls_and_the_allowlist(ui_fleet, tmp_path, monkeypatch):
+    """Opt-in exposure: HTTPS, a login from the controller's environment, only the allowlist."""
+    import requests
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    cert, key = tmp_path / "ui.crt", tmp_path / "ui.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=locust-fleet-ui-test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    password = "ui-test-Pw-7d1e"
+    monkeypatch.setenv("LOCUST_UI_USERNAME", "tester")
+    monkeypatch.setenv("LOCUST_UI_PASSWORD", password)
+    gateway = SUBNET.replace("0/24", "1")  # the controller's address on the sandbox bridge
+    inventory = str(ui_fleet.inventory)
+    master = _master(ui_fleet)
+    master_ip = ui_fleet.role("master")[0]["ip"]
+    try:
+        start = cli(
+            "ui", "-i", inventory, "--plan", "locustfiles/website", "--no-forward",
+            "-e", "locust_ui_listen=0.0.0.0", "-e", f"locust_ui_tls_cert={cert}",
+            "-e", f"locust_ui_tls_key={key}",
+            "-e", f'{{"locust_ui_allowed_sources": ["{gateway}"]}}',
+        )  # fmt: skip
+        assert start.returncode == 0, (start.stdout + start.stderr)[-4000:]
+        assert password not in start.stdout + start.stderr
+
+        session = requests.Session()
+        session.verify = False
+        base = f"https://{master_ip}:{UI_PORT}"
+        page = session.get(f"{base}/", timeout=30)
+        assert page.url.rstrip("/").endswith("/login"), page.url  # no way in without the login
+        refused = session.post(
+            f"{base}/fleet_login", data={"username": "tester", "password": "wrong"}, timeout=30
+        )
+        assert refused.url.endswith("/login")
+        assert session.get(f"{base}/stats/requests", timeout=30).url.endswith("/login")
+        session.post(
+            f"{base}/fleet_login", data={"username": "tester", "password": password}, timeout=30
+        )
+        stats = session.get(f"{base}/stats/requests", timeout=30)
+        assert stats.headers.get("content-type", "").startswith("application/json"), stats.url
+        assert stats.json()["state"] == "ready"
+
+        target = ui_fleet.role("target")[0]["name"]
+        assert not _connects(ui_fleet, target, master_ip, UI_PORT)
+        for worker in ui_fleet.role("worker"):
+            assert not _connects(ui_fleet, worker["name"], master_ip, UI_PORT)
+        env = ui_fleet.ssh(master, "cat /etc/locust/secrets.env").stdout
+        assert "LOCUST_FLEET_UI_PASSWORD=" in env
+    finally:
+        ui_fleet.ssh(master, "systemctl stop locust-master.service", check=False)
+    journal = ui_fleet.ssh(master, "journalctl --no-pager -u locust-master", check=False).stdout
+    assert password not in journal
