@@ -298,7 +298,8 @@ def _merged_note(data: dict[str, Any]) -> list[str]:
     now_s = float(data.get("runtime_s") or 0)
     return [
         "",
-        f"This page combines two bench runs (`BENCH_MERGE`): the sections re-measured in "
+        "This page combines two bench runs (`BENCH_MERGE` or `--render BASE OVER`): the "
+        f"sections re-measured in "
         f"`{data.get('workdir', '')}` ({now_s / 60:.1f} min) and all others from "
         f"`{merged['workdir']}` (started {merged.get('started_at')}, {earlier / 60:.1f} min); "
         f"together **{(earlier + now_s) / 60:.1f} min** of bench runtime.",
