@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -128,7 +130,7 @@ class SandboxHosts:
                 if "All users spawned" in log:
                     return run_id
             time.sleep(1)
-        proc.kill()
+        stop(proc)
         raise AssertionError("the run never reached its running phase")
 
     def ansible(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -157,3 +159,14 @@ class SandboxHosts:
 def flat(text: str) -> str:
     """Output with every run of whitespace as one space, so wrapped lines still match."""
     return " ".join(text.split())
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a background `locust-fleet run`: SIGTERM cancels its playbook; then its group."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session, started by the test
+            proc.wait()

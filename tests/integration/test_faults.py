@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .sandbox_hosts import BIN, CLI, REPO, SandboxHosts, cli, flat
+from .sandbox_hosts import BIN, CLI, REPO, SandboxHosts, cli, flat, stop
 
 
 def _start_run(
@@ -38,11 +38,15 @@ def _start_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=timeout)
+def _finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        stop(proc)
     return proc.returncode, out + err
 
 

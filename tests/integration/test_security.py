@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from .sandbox_hosts import CLI, REPO
+from .sandbox_hosts import CLI, REPO, stop
 
 PORT = 5557
 SECRET = "tok-9f8e7d6c5b4a-never-print-me"
@@ -41,10 +41,14 @@ def running(fleet, tmp_path_factory):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     fleet.wait_until_running(proc, before)
     yield fleet
-    out, err = proc.communicate(timeout=300)
+    try:
+        out, err = proc.communicate(timeout=600)
+    finally:
+        stop(proc)
     assert proc.returncode == 0, (out + err)[-3000:]
 
 

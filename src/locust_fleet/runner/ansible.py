@@ -8,9 +8,12 @@ event — never from ansible-playbook's human output.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +91,10 @@ class PlaybookRun:
             return True
 
         cwd = os.getcwd()
-        with tempfile.TemporaryDirectory(prefix="locust-fleet-") as tmp:
+        with (
+            _cancel_on_sigterm() as cancelled,
+            tempfile.TemporaryDirectory(prefix="locust-fleet-") as tmp,
+        ):
             runner = ansible_runner.run(
                 private_data_dir=str(self.private_data_dir or tmp),
                 project_dir=cwd,
@@ -98,6 +104,7 @@ class PlaybookRun:
                 envvars=self.envvars(),
                 limit=self.limit,
                 event_handler=on_event,
+                cancel_callback=lambda: cancelled.is_set(),
                 quiet=True,
                 suppress_env_files=True,
             )
@@ -113,3 +120,17 @@ def _failure_text(data: dict[str, Any], res: dict[str, Any]) -> str:
     detail = str(res.get("stderr") or res.get("module_stderr") or "").strip().splitlines()
     tail = f" ({detail[-1]})" if detail else ""
     return f"{data.get('host', '')}: {data.get('task', '')}: {msg}{tail}"
+
+
+@contextlib.contextmanager
+def _cancel_on_sigterm():
+    """SIGTERM asks ansible-runner to stop the playbook it started, instead of orphaning it."""
+    cancelled = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancelled
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancelled.set())
+    try:
+        yield cancelled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
