@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import secrets
 
 from flask import Blueprint, redirect, request, session, url_for
 from flask_login import UserMixin, login_user
@@ -42,6 +43,8 @@ def _install_login(environment, **_kwargs) -> None:
     web_ui = environment.web_ui
     if web_ui is None or not web_ui.web_login:
         return
+    # Flask signs the login session with this key: a fresh one per master start.
+    web_ui.app.secret_key = secrets.token_hex(32)
     blueprint = Blueprint("locust_fleet_auth", __name__)
 
     def load_user(user_id: str):
@@ -57,7 +60,7 @@ def _install_login(environment, **_kwargs) -> None:
         if _valid(username, password):
             session["fleet_user"] = username
             login_user(_FleetUser(username))
-            return redirect(url_for("index"))
+            return redirect(url_for("locust.index"))
         session["auth_error"] = "Invalid username or password"
         return redirect(url_for("locust.login"))
 
