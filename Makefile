@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PY := python3
-APT_PACKAGES := systemd-container debootstrap iproute2 nftables openssh-client rsync
+APT_PACKAGES := systemd-container debootstrap iproute2 nftables openssh-client rsync chromium chromium-driver
 INVENTORY ?= inventories/sandbox
 PLAN ?= locustfiles/website
 

@@ -89,14 +89,24 @@ def _header(driver, label: str) -> str:
     return lines[lines.index(label) + 1] if label in lines[:-1] else ""
 
 
-def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
+def _button(driver, label: str):
+    """The button showing this label (the UI upper-cases its labels with CSS)."""
+    from selenium.webdriver.common.by import By
+
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == label]
+    assert buttons, f"no {label} button on the page"
+    return buttons[0]
+
+
+def _wait(predicate, timeout: float, what: str, seen=None, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    last = f" (last seen: {seen()!r})" if seen else ""
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{last}")
 
 
 @pytest.fixture
@@ -184,9 +194,7 @@ def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
             field.send_keys(Keys.CONTROL, "a")
             field.send_keys(value)
             assert field.get_attribute("value") == value
-        browser.find_element(
-            By.XPATH, "//button[@type='submit' and normalize-space()='START']"
-        ).click()
+        _button(browser, "START").click()
 
         _wait(lambda: _header(browser, "Status") == "RUNNING", 60, "status RUNNING")
         rps = _wait(
@@ -197,9 +205,14 @@ def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
         assert browser.save_screenshot(str(shot)), "no screenshot"
         print(f"screenshot of the running test (RPS {rps}): {shot}")
 
-        stop = browser.find_element(By.XPATH, "//button[normalize-space()='STOP']")
-        stop.click()
-        _wait(lambda: _header(browser, "Status") == "STOPPED", 60, "status STOPPED")
+        _button(browser, "STOP").click()
+        # The master shows STOPPING until it rechecks its workers, then STOPPED.
+        _wait(
+            lambda: _header(browser, "Status") in {"STOPPING", "STOPPED", "READY"},
+            60,
+            "the test to stop",
+            lambda: _header(browser, "Status"),
+        )
     finally:
         if forward is not None:
             forward.send_signal(signal.SIGTERM)  # `locust-fleet ui` closes its ssh by PID
@@ -216,6 +229,9 @@ def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
     run = runs[0]
     for name in ("locust_stats.csv", "locust_stats_history.csv", "report.html", "run.json"):
         assert (run / name).is_file(), f"{name} missing from {sorted(os.listdir(run))}"
+    log = (run / "master.log").read_text()
+    stopped_at = log.index("reported that it has stopped")  # the STOP click, before the fetch
+    assert stopped_at < log.index("Shutting down")
     record = json.loads((run / "run.json").read_text())
     assert record["parameters"]["users"] == 3
     assert record["workers_expected"] == expected and record["error"] == ""
