@@ -364,21 +364,22 @@ def _last_window(seconds: int) -> tuple[Any, Any]:
     return end - timedelta(seconds=seconds), end
 
 
-def render_only(root: Path, base: Path, over: Path | None) -> int:
-    """`python -m locust_fleet.bench --render BASE.json [OVER.json]`: rewrite RESULTS.md and
-    the chart from recorded bench data (OVER's sections replace BASE's); no load."""
+def render_only(root: Path, base: Path, overs: list[Path]) -> int:
+    """`python -m locust_fleet.bench --render BASE.json [OVER.json ...]`: rewrite RESULTS.md
+    and the chart from recorded bench data (each OVER's sections replace the earlier ones,
+    one level down); no load is run."""
     data = json.loads(base.read_text())
-    workdir = base.parent
-    if over is not None:
+    workdir = base.parent.resolve()
+    sources = [(str(workdir.relative_to(root)), data.get("started_at"), data.get("runtime_s"))]
+    for over in overs:
         newer = json.loads(over.read_text())
-        newer["sections"] = _merge(data["sections"], newer["sections"])
-        newer["merged_from"] = {
-            "workdir": str(workdir.resolve().relative_to(root)),
-            "runtime_s": data.get("runtime_s"),
-            "started_at": data.get("started_at"),
-        }
-        data, workdir = newer, over.parent
-    report.write(bench_data=data, out_dir=root / "bench", workdir=workdir.resolve(), root=root)
+        data["sections"] = _merge(data["sections"], newer["sections"])
+        data["notes"] = [*data.get("notes", []), *newer.get("notes", [])]
+        where = str(over.parent.resolve().relative_to(root))
+        sources.append((where, newer.get("started_at"), newer.get("runtime_s")))
+    if overs:
+        data["sources"] = [{"workdir": w, "started_at": t, "runtime_s": r} for w, t, r in sources]
+    report.write(bench_data=data, out_dir=root / "bench", workdir=workdir, root=root)
     return 0
 
 
@@ -386,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(__file__).resolve().parents[3]
     os.chdir(root)
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--render"] and len(args) in (2, 3):
-        return render_only(root, Path(args[1]), Path(args[2]) if len(args) == 3 else None)
+    if args[:1] == ["--render"] and len(args) >= 2:
+        return render_only(root, Path(args[1]), [Path(a) for a in args[2:]])
     config = Config.from_env()
     chosen = [s for s in os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",") if s]
     unknown = set(chosen) - set(ALL_SECTIONS)

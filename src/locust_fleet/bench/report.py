@@ -291,6 +291,20 @@ def master(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]]:
 
 
 def _merged_note(data: dict[str, Any]) -> list[str]:
+    sources = data.get("sources")
+    if sources:
+        total = sum(float(x.get("runtime_s") or 0) for x in sources)
+        parts = "; ".join(
+            f"`{x['workdir']}` (started {x.get('started_at')}, "
+            f"{float(x.get('runtime_s') or 0) / 60:.1f} min)"
+            for x in sources
+        )
+        return [
+            "",
+            "This page combines bench runs (`python -m locust_fleet.bench --render BASE "
+            "OVER...`; a later run's sections replace the earlier ones): "
+            f"{parts}; together **{total / 60:.1f} min** of bench runtime.",
+        ]
     merged = data.get("merged_from")
     if not merged:
         return []
