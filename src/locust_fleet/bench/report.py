@@ -409,6 +409,19 @@ def limits(
         f"about {_f(one * 8 if one else None)} req/s per 8-core worker host, until the "
         "target or the network saturates.",
     ]
+    verdicts = [i.get("saturated") for items in rows.values() for i in items]
+    busiest = max((b for b in busy.values() if b is not None), default=None)
+    if verdicts and not any(verdicts) and busiest is not None and busiest >= 95:
+        lines.append(
+            "- **Saturation verdict vs. the machine**: no scaling run was flagged saturated, "
+            f"yet the machine was {_f(busiest)}% busy: the no-wait workers were starved of CPU "
+            "(well below 90% of a core each) by the target, the master and the other users of "
+            "the machine. The fleet's verdict is per process (above 90% of a core), so it "
+            "cannot see a generator host that is out of CPU in total; on a real fleet a "
+            "worker host runs only workers, so a starved host shows as saturated processes. "
+            "A host-level check (e.g. the host's CPU busy and run queue next to the process "
+            "samples) would close this gap."
+        )
     tuned = conc.get("tuned")
     if tuned:
         lines.append(
