@@ -17,6 +17,7 @@ from typing import Any
 from .checks import CheckSyntaxError, parse_checks
 from .outcome import ExitCode
 from .report.analyse import Analysis, analyse
+from .results import ResultsError
 from .runner import PlaybookOutcome, PlaybookRun, locate_content
 from .runner.ansible import EventHandler
 
@@ -124,8 +125,15 @@ def run(
         errors.append(
             f"the Locust master did not exit normally ({record.get('master_unit_result')})"
         )
-    analysis = analyse(
-        run_dir, list(checks), allow_saturated=allow_saturated, errors=errors, junit_path=junit
-    )
+    try:
+        analysis = analyse(
+            run_dir,
+            list(checks),
+            allow_saturated=allow_saturated,
+            errors=errors,
+            junit_path=junit,
+        )
+    except ResultsError as err:  # the run broke before Locust wrote its stats
+        return RunResult(int(ExitCode.ERROR), chosen, run_dir, [*errors, str(err)], None, outcome)
     reasons = [text for _, text in analysis.outcome.reasons]
     return RunResult(int(analysis.outcome.code), chosen, run_dir, reasons, analysis, outcome)

@@ -8,15 +8,16 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .sandbox_hosts import BIN, CLI, REPO, SandboxHosts, cli, flat, stop
 
 
-def _start_run(
-    fleet, results: Path, *extra: str, run_time: str = "30s", users: str = "20"
-) -> subprocess.Popen:
-    return subprocess.Popen(
+def _start_run(fleet, results: Path, run_time: str = "30s", users: str = "20") -> Run:
+    """`locust-fleet run` in the background, in a session of its own (see stop())."""
+    before = fleet.run_ids()
+    proc = subprocess.Popen(
         [
             CLI,
             "run",
@@ -32,7 +33,6 @@ def _start_run(
             run_time,
             "--results",
             str(results),
-            *extra,
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -40,14 +40,29 @@ def _start_run(
         text=True,
         start_new_session=True,
     )
+    return Run(proc, before)
 
 
-def _finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+@dataclass
+class Run:
+    proc: subprocess.Popen
+    before: set[str]  # run ids on the master before this one started
+
+
+def _wait_running(fleet, run: Run) -> None:
     try:
-        out, err = proc.communicate(timeout=timeout)
+        fleet.wait_until_running(run.proc, run.before)
+    except BaseException:
+        stop(run.proc)
+        raise
+
+
+def _finish(run: Run, timeout: float = 600) -> tuple[int, str]:
+    try:
+        out, err = run.proc.communicate(timeout=timeout)
     finally:
-        stop(proc)
-    return proc.returncode, out + err
+        stop(run.proc)
+    return run.proc.returncode, out + err
 
 
 def _run_dir(results: Path) -> Path:
@@ -61,11 +76,11 @@ def _main_pid(fleet, host: str, unit: str) -> int:
 
 def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_path):
     worker = fleet.role("worker")[0]["name"]
-    proc = _start_run(fleet, tmp_path, run_time="30s")
-    fleet.wait_until_running(proc, fleet.runs_before)
+    run = _start_run(fleet, tmp_path, run_time="30s")
+    _wait_running(fleet, run)
     victim = _main_pid(fleet, worker, "locust-worker@1.service")
     fleet.ssh(worker, f"kill -9 {victim}")
-    code, output = _finish(proc)
+    code, output = _finish(run)
     assert code == 0, output[-3000:]
     replacement = _main_pid(fleet, worker, "locust-worker@1.service")
     assert replacement not in (0, victim)
@@ -80,8 +95,8 @@ def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_p
 
 def test_killed_master_is_reported_and_its_partial_history_fetched(fleet, tmp_path):
     master = fleet.role("master")[0]["name"]
-    proc = _start_run(fleet, tmp_path, run_time="40s")
-    fleet.wait_until_running(proc, fleet.runs_before)
+    run = _start_run(fleet, tmp_path, run_time="40s")
+    _wait_running(fleet, run)
     time.sleep(6)  # Locust flushes the CSV history every 5 s
     workers_before = {
         w["name"]: _main_pid(fleet, w["name"], "locust-worker@1.service")
@@ -89,7 +104,7 @@ def test_killed_master_is_reported_and_its_partial_history_fetched(fleet, tmp_pa
     }
     killed_at = time.monotonic()
     fleet.ssh(master, f"kill -9 {_main_pid(fleet, master, 'locust-master.service')}")
-    code, output = _finish(proc)
+    code, output = _finish(run)
     reported_after = time.monotonic() - killed_at
     assert code == 2, output[-3000:]
     assert reported_after < 60, f"the wrapper took {reported_after:.0f}s to notice"
@@ -108,11 +123,11 @@ def test_worker_host_powered_off_mid_run_finishes_on_the_rest(fleet, tmp_path):
     state = json.loads(Path(f"/var/lib/locust-fleet/sandbox/{fleet.name}/state.json").read_text())
     # The container's init: SIGKILL ends every process in it at once, as a power cut would.
     init = next(h["leader"] for h in state["hosts"] if h["name"] == lost)
-    proc = _start_run(fleet, tmp_path, run_time="35s")
-    fleet.wait_until_running(proc, fleet.runs_before)
+    run = _start_run(fleet, tmp_path, run_time="35s")
+    _wait_running(fleet, run)
     os.kill(init, signal.SIGKILL)
     try:
-        code, output = _finish(proc)
+        code, output = _finish(run)
     finally:
         restored = SandboxHosts.up(fleet.name, workers=2, inventory=fleet.inventory)
         assert all(h["ssh"] for h in restored.hosts)
@@ -142,7 +157,7 @@ def test_target_down_completes_with_failures_recorded_and_exit_1(fleet, tmp_path
 
 def test_second_run_while_one_is_going_is_refused(fleet, tmp_path):
     first = _start_run(fleet, tmp_path / "a", run_time="25s")
-    fleet.wait_until_running(first, fleet.runs_before)
+    _wait_running(fleet, first)
     second = cli(
         "run",
         "-i",

@@ -30,8 +30,13 @@ def test_inventory_has_the_fleet_groups_and_the_target_url(sandbox):
 
 def test_systemd_is_pid_1_and_the_boot_finished(sandbox):
     for host in sandbox.hosts:
-        proc = sandbox.ssh(host["name"], "cat /proc/1/comm; systemctl is-system-running")
-        assert proc.stdout.split() == ["systemd", "running"], (host["name"], proc.stdout)
+        # "degraded" only means a unit failed (a test may have killed Locust); the boot is done.
+        proc = sandbox.ssh(
+            host["name"], "cat /proc/1/comm; systemctl is-system-running", check=False
+        )
+        comm, state = proc.stdout.split()
+        assert comm == "systemd", (host["name"], proc.stdout)
+        assert state in ("running", "degraded"), (host["name"], proc.stdout)
 
 
 def test_target_nginx_answers_from_a_worker_host(sandbox):

@@ -86,4 +86,6 @@ def test_events_name_the_host_of_each_worker():
     )
     assert ("worker_died", "w1") not in [(e["kind"], e["host"]) for e in later]
     assert ("worker_restarted", "w1") in [(e["kind"], e["host"]) for e in later]
+    before_end = filters.locust_run_events("", "m1", {"w1": journal}, None, "2026-11-28T13:20:05")
+    assert [(e["kind"], e["host"]) for e in before_end] == [("worker_died", "w1")]
     assert filters.locust_run_events((DATA / "master-clean.log").read_text(), "m1", {}) == []

@@ -83,14 +83,20 @@ def locust_workers_connected(master_log: str):
 
 
 def locust_run_events(
-    master_log: str, master_host: str, journals: dict | None = None, since: str | None = None
+    master_log: str,
+    master_host: str,
+    journals: dict | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list:
     """Events worth a line in run.json, in time order, each naming the host concerned.
 
-    Journal lines before `since` (ISO time the master started) are left out: idle
-    workers exit and restart on their own while no master is there.
+    Journal lines outside the master's life (`since`, `until`: ISO times) are left
+    out: idle workers exit and restart on their own while no master is there, and
+    every worker restarts after the master tells it to quit at the end.
     """
     cutoff = (since or "")[:19]
+    end = (until or "")[:19]
     events = []
     ending = False  # after the master starts shutting down, workers quitting is expected
     for line in (master_log or "").splitlines():
@@ -114,7 +120,10 @@ def locust_run_events(
         for line in (text or "").splitlines():
             for kind, pattern in _JOURNAL_EVENTS:
                 stamp = _time(_JOURNAL_TIME, line)
-                if pattern.search(line) and (not cutoff or (stamp or "") >= cutoff):
+                inside = (not cutoff or (stamp or "") >= cutoff) and (
+                    not end or (stamp or "") <= end
+                )
+                if inside and pattern.search(line):
                     events.append(
                         {
                             "time": _time(_JOURNAL_TIME, line),

@@ -102,5 +102,6 @@ def _handle(args: argparse.Namespace) -> int:
     for message in result.messages if result.analysis is None else []:
         console.print(f"[bold red]error:[/] {message}")
     if result.analysis is None:
-        console.print(f"exit {result.exit_code}: nothing was run")
+        what = f"results incomplete in {result.run_dir}" if result.run_dir else "nothing was run"
+        console.print(f"exit {result.exit_code}: {what}")
     return result.exit_code
