@@ -380,6 +380,10 @@ def render_only(root: Path, base: Path, overs: list[Path]) -> int:
         data["notes"] = [*data.get("notes", []), *newer.get("notes", [])]
         where = str(over.parent.resolve().relative_to(root))
         sources.append((where, newer.get("started_at"), newer.get("runtime_s")))
+    data["notes"] = [
+        *data.get("notes", []),
+        *filter(None, os.environ.get("BENCH_NOTE", "").split("\n")),
+    ]
     if overs:
         data["sources"] = [{"workdir": w, "started_at": t, "runtime_s": r} for w, t, r in sources]
     report.write(bench_data=data, out_dir=root / "bench", workdir=workdir, root=root)

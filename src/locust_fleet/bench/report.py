@@ -427,7 +427,9 @@ def limits(
         lines.append(
             "- **Concurrency**: the search stopped at "
             f"{_f(tuned.get('best'))} users held (tuned) on one worker host with "
-            f"{data['config']['search_processes']} processes; see the cause column. The target "
+            f"{data['config']['search_processes']} processes; its cap of "
+            f"{_f(data['config']['search']['cap'])} is set at what the sandbox target accepts "
+            "(2 nginx workers x 16,384 connections), see the cause column. The target "
             "(nginx, 2 workers x 16384 connections, 20000 files each) and the container's hard "
             "open-file limit of 20000 per process (CAP_SYS_RESOURCE is missing here, so tuning "
             "cannot raise it) cap one host far below 50,000. On a real fleet: the tuned limit is "
