@@ -17,7 +17,7 @@ from .errors import SandboxError
 from .image import ensure_image
 from .inventory import write_inventory
 from .machine import Machine, _port_open
-from .preflight import check_host
+from .preflight import check_host, ensure_inotify
 from .state import STATE_ROOT, HostRecord, SandboxState
 
 DEFAULT_NAME = "lf"
@@ -69,6 +69,7 @@ class Sandbox:
         if not 1 <= workers <= MAX_WORKERS:
             raise SandboxError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
         check_host()
+        ensure_inotify(self.log)
         image = ensure_image(log=self.log)
         state = self._state_for_up()
         subnet = ipaddress.ip_network(state.subnet)
