@@ -123,12 +123,14 @@ def test_worker_host_powered_off_mid_run_finishes_on_the_rest(fleet, tmp_path):
     state = json.loads(Path(f"/var/lib/locust-fleet/sandbox/{fleet.name}/state.json").read_text())
     # The container's init: SIGKILL ends every process in it at once, as a power cut would.
     init = next(h["leader"] for h in state["hosts"] if h["name"] == lost)
+    assert Path(f"/proc/{init}/comm").read_text().strip() == "systemd"
     run = _start_run(fleet, tmp_path, run_time="35s")
-    _wait_running(fleet, run)
-    os.kill(init, signal.SIGKILL)
     try:
+        _wait_running(fleet, run)
+        os.kill(init, signal.SIGKILL)
         code, output = _finish(run)
     finally:
+        stop(run.proc)
         restored = SandboxHosts.up(fleet.name, workers=2, inventory=fleet.inventory)
         assert all(h["ssh"] for h in restored.hosts)
         fleet.hosts = restored.hosts

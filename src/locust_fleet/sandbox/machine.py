@@ -114,6 +114,7 @@ class Machine:
                 )
                 last = (proc.stdout or proc.stderr).strip()
                 if last in ("running", "degraded"):
+                    self._record_leader()
                     return
             time.sleep(0.3)
         raise SandboxError(
@@ -122,12 +123,19 @@ class Machine:
         )
 
     def _record_leader(self) -> None:
-        if self.record.leader is None:
-            children = Path(f"/proc/{self.record.pid}/task/{self.record.pid}/children")
-            pids = children.read_text().split() if children.exists() else []
-            if pids:
-                self.record.leader = int(pids[0])
+        """The container's init: nspawn's child running systemd (not a short-lived helper)."""
+        if self.record.leader is not None:
+            return
+        children = Path(f"/proc/{self.record.pid}/task/{self.record.pid}/children")
+        for pid in children.read_text().split() if children.exists() else []:
+            try:
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "systemd":
+                self.record.leader = int(pid)
                 self.record.leader_start = _proc_start(self.record.leader)
+                return
 
     # --- filesystem --------------------------------------------------------------------
     def mounted(self) -> bool:
