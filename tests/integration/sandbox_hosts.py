@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from locust_fleet.sandbox.machine import ssh_command
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "locust-fleet")
@@ -61,21 +63,7 @@ class SandboxHosts:
         self, host: str, command: str, check: bool = True, timeout: float = 60
     ) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [
-                "ssh",
-                "-i",
-                str(self.key),
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                f"root@{self.ip(host)}",
-                command,
-            ],
+            ssh_command(self.ip(host), self.key, command),
             capture_output=True,
             text=True,
             timeout=timeout,
