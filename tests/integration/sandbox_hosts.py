@@ -25,6 +25,12 @@ def cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.Com
 
 
 @dataclass
+class BackgroundRun:
+    proc: subprocess.Popen
+    before: set[str]  # run ids on the master before this one started
+
+
+@dataclass
 class SandboxHosts:
     name: str
     inventory: Path
@@ -98,6 +104,36 @@ class SandboxHosts:
             check=False,
         )
         assert proc.returncode == 0, proc.stderr
+
+    def start_run(
+        self, results: Path, users: str = "20", rate: str = "20", run_time: str = "30s"
+    ) -> BackgroundRun:
+        """`locust-fleet run` in the background, in a session of its own (see stop())."""
+        before = self.run_ids()
+        proc = subprocess.Popen(
+            [
+                CLI,
+                "run",
+                "-i",
+                str(self.inventory),
+                "--plan",
+                "locustfiles/website",
+                "-u",
+                users,
+                "-r",
+                rate,
+                "-t",
+                run_time,
+                "--results",
+                str(results),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        return BackgroundRun(proc, before)
 
     def run_ids(self) -> set[str]:
         master = self.role("master")[0]["name"]

@@ -8,45 +8,14 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox_hosts import BIN, CLI, REPO, SandboxHosts, cli, flat, stop
+from .sandbox_hosts import BIN, SandboxHosts, cli, flat, stop
+from .sandbox_hosts import BackgroundRun as Run
 
 
 def _start_run(fleet, results: Path, run_time: str = "30s", users: str = "20") -> Run:
-    """`locust-fleet run` in the background, in a session of its own (see stop())."""
-    before = fleet.run_ids()
-    proc = subprocess.Popen(
-        [
-            CLI,
-            "run",
-            "-i",
-            str(fleet.inventory),
-            "--plan",
-            "locustfiles/website",
-            "-u",
-            users,
-            "-r",
-            "20",
-            "-t",
-            run_time,
-            "--results",
-            str(results),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    return Run(proc, before)
-
-
-@dataclass
-class Run:
-    proc: subprocess.Popen
-    before: set[str]  # run ids on the master before this one started
+    return fleet.start_run(results, users=users, run_time=run_time)
 
 
 def _wait_running(fleet, run: Run) -> None:

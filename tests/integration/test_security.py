@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -19,31 +20,9 @@ SECRET = "tok-9f8e7d6c5b4a-never-print-me"
 def running(fleet, tmp_path_factory):
     """A 30 s run in the background; the tests look at the fleet while it goes."""
     results = tmp_path_factory.mktemp("results")
-    before = fleet.run_ids()
-    proc = subprocess.Popen(
-        [
-            CLI,
-            "run",
-            "-i",
-            str(fleet.inventory),
-            "--plan",
-            "locustfiles/website",
-            "-u",
-            "10",
-            "-r",
-            "10",
-            "-t",
-            "30s",
-            "--results",
-            str(results),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    fleet.wait_until_running(proc, before)
+    run = fleet.start_run(results, users="10", rate="10", run_time="30s")
+    proc = run.proc
+    fleet.wait_until_running(proc, run.before)
     yield fleet
     try:
         out, err = proc.communicate(timeout=600)
@@ -128,11 +107,18 @@ def test_secret_reaches_the_workers_and_no_log_or_result(fleet, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     worker = fleet.role("worker")[0]["name"]
-    environ = fleet.ssh(
-        worker,
-        "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value "
-        "locust-worker@1.service)/environ",
-    ).stdout
+    # After the run the workers restart (the master told them to quit): wait for a live one.
+    read_environ = (
+        "pid=$(systemctl show -p MainPID --value locust-worker@1.service); "
+        'test "$pid" != 0 && grep -q locust /proc/$pid/cmdline && '
+        "tr '\\0' '\\n' < /proc/$pid/environ"
+    )
+    environ = ""
+    for _ in range(60):
+        environ = fleet.ssh(worker, read_environ, check=False).stdout
+        if "TARGET_TOKEN=" in environ:
+            break
+        time.sleep(1)
     assert f"TARGET_TOKEN={SECRET}" in environ.splitlines()  # delivered to the plan
     mode = fleet.ssh(worker, "stat -c '%a %U %G' /etc/locust/secrets.env").stdout.split()
     assert mode == ["640", "root", "locust"]
