@@ -1,19 +1,15 @@
 """The fleet is locked down: the master's port only for workers, no web UI in headless runs,
-services as `locust` and hardened, and secrets never land in logs or results."""
+services as `locust` and hardened."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
 
 import pytest
 
-from .sandbox_hosts import CLI, REPO, stop
+from .sandbox_hosts import stop
 
 PORT = 5557
-SECRET = "tok-9f8e7d6c5b4a-never-print-me"
 
 
 @pytest.fixture(scope="module")
@@ -75,60 +71,3 @@ def test_units_are_hardened_to_exposure_3_or_lower(fleet, unit):
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
     assert match, out
     assert float(match.group(1)) <= 3.0, out
-
-
-def test_secret_reaches_the_workers_and_no_log_or_result(fleet, tmp_path):
-    env = {**os.environ, "TARGET_TOKEN": SECRET}
-    proc = subprocess.run(
-        [
-            CLI,
-            "run",
-            "-i",
-            str(fleet.inventory),
-            "--plan",
-            "locustfiles/website",
-            "-u",
-            "4",
-            "-r",
-            "4",
-            "-t",
-            "5s",
-            "--results",
-            str(tmp_path),
-            "--secret-env",
-            "TARGET_TOKEN",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    worker = fleet.role("worker")[0]["name"]
-    # After the run the workers restart (the master told them to quit): wait for a live one.
-    read_environ = (
-        "pid=$(systemctl show -p MainPID --value locust-worker@1.service); "
-        'test "$pid" != 0 && grep -q locust /proc/$pid/cmdline && '
-        "tr '\\0' '\\n' < /proc/$pid/environ"
-    )
-    environ = ""
-    for _ in range(60):
-        environ = fleet.ssh(worker, read_environ, check=False).stdout
-        if "TARGET_TOKEN=" in environ:
-            break
-        time.sleep(1)
-    assert f"TARGET_TOKEN={SECRET}" in environ.splitlines()  # delivered to the plan
-    mode = fleet.ssh(worker, "stat -c '%a %U %G' /etc/locust/secrets.env").stdout.split()
-    assert mode == ["640", "root", "locust"]
-    leaks = [
-        str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()
-    ]
-    assert leaks == [], leaks
-    assert SECRET not in proc.stdout + proc.stderr
-    (run_dir,) = list(tmp_path.iterdir())
-    assert "TARGET_TOKEN" in (run_dir / "run.json").read_text()  # the name, not the value
-    for host in fleet.hosts:
-        journal = fleet.ssh(host["name"], "journalctl --no-pager -n 2000", check=False).stdout
-        assert SECRET not in journal, host["name"]
