@@ -5,11 +5,16 @@ one per second per process, master and workers). Locust's own warning is not
 used: it samples every 10 s and is blind for the first 20 s of a run.
 
 Rule (thresholds are parameters): a process is *saturated* when it spent more
-than ``max_fraction`` (default 10 %) of the measured window above
-``cpu_threshold`` (default 90 % of one core). Each sample stands for the
-interval since that process's previous sample (the first one for the typical
-interval; a gap counts for at most two typical intervals), so the figure is
-"seconds above the threshold", not "samples above".
+than ``max_fraction`` (default 10 %) of the measured window wanting more than
+``cpu_threshold`` (default 90 % of one core). What a process wants is the CPU it
+got plus the time it was runnable but waiting for a CPU (``wait_percent``, the
+kernel's schedstat run delay): a worker on a host with fewer cores than busy
+processes gets 30 % and waits 70 %, and limits the test as surely as one pinned
+at 100 %. Without wait samples (older files) the rule falls back to CPU alone.
+
+Each sample stands for the interval since that process's previous sample (the
+first one for the typical interval; a gap counts for at most two typical
+intervals), so the figure is "seconds above the threshold", not "samples above".
 
 The window is the period the stats describe: ``verdict_for(results)`` takes it
 from the stats history (first to last second with users running), else from
@@ -61,6 +66,13 @@ class ProcessCpu:
     fraction_above: float
     saturated: bool
     series: tuple[tuple[datetime, float], ...]
+    mean_wait_percent: float | None = None
+    demand_series: tuple[tuple[datetime, float], ...] = ()
+
+    @property
+    def starved(self) -> bool:
+        """Saturated mostly by waiting for a CPU: its host has too few cores for its load."""
+        return self.saturated and (self.mean_wait_percent or 0.0) > self.mean_percent
 
     @property
     def label(self) -> str:
@@ -111,7 +123,7 @@ class SaturationVerdict:
     def summary(self) -> str:
         """One sentence for people: what was decided and why."""
         rule = (
-            f"above {self.cpu_threshold:g}% of a core for more than "
+            f"wanted more than {self.cpu_threshold:g}% of a core for more than "
             f"{self.max_fraction * 100:g}% of the run"
         )
         flagged = [p for p in self.processes if p.saturated]
@@ -122,12 +134,14 @@ class SaturationVerdict:
             else ""
         )
         if flagged:
-            names = ", ".join(
-                f"{p.role} {p.label} ({p.seconds_above:.0f} s = {p.fraction_above * 100:.0f}%, "
-                f"peak {p.peak_percent:.0f}%)"
-                for p in flagged
+            names = ", ".join(_flagged_text(p) for p in flagged)
+            starved = (
+                " Waiting for a CPU means the host has more busy Locust processes than "
+                "free cores: run fewer worker processes per host, or add hosts."
+                if any(p.starved for p in flagged)
+                else ""
             )
-            return f"SATURATED: {names} ran {rule}; the results measure the generators.{gap}"
+            return f"SATURATED: {names} {rule}; the results measure the generators.{starved}{gap}"
         if not self.measured:
             return "not measured: no worker CPU samples in the run window."
         peak = max(p.peak_percent for p in self.workers)
@@ -135,6 +149,16 @@ class SaturationVerdict:
             f"not saturated: no process ran {rule} "
             f"({len(self.workers)} worker process(es), highest worker peak {peak:.0f}%).{gap}"
         )
+
+
+def _flagged_text(process: ProcessCpu) -> str:
+    wait = process.mean_wait_percent
+    waited = f", waited for a CPU {wait:.0f}%" if wait is not None else ""
+    return (
+        f"{process.role} {process.label} ({process.seconds_above:.0f} s = "
+        f"{process.fraction_above * 100:.0f}%, peak {process.peak_percent:.0f}%, "
+        f"mean {process.mean_percent:.0f}%{waited})"
+    )
 
 
 def _typical_interval(times: list[datetime]) -> float:
@@ -159,11 +183,12 @@ def _process_cpu(
         interval = typical if previous is None else (sample.timestamp - previous).total_seconds()
         interval = min(interval, 2 * typical)
         previous = sample.timestamp
-        if sample.cpu_percent > cpu_threshold:
+        if sample.demand_percent > cpu_threshold:
             seconds_above += interval
     span = window_seconds if window_seconds and window_seconds > 0 else len(samples) * typical
     fraction = min(seconds_above / span, 1.0) if span > 0 else 0.0
     values = [s.cpu_percent for s in samples]
+    waits = [s.wait_percent for s in samples if s.wait_percent is not None]
     return ProcessCpu(
         host=host,
         role=role,
@@ -176,6 +201,8 @@ def _process_cpu(
         fraction_above=fraction,
         saturated=fraction > max_fraction,
         series=tuple((s.timestamp, s.cpu_percent) for s in samples),
+        mean_wait_percent=statistics.fmean(waits) if waits else None,
+        demand_series=(tuple((s.timestamp, s.demand_percent) for s in samples) if waits else ()),
     )
 
 

@@ -131,3 +131,33 @@ def test_cli_run_passes_checks_and_writes_reports_then_fails_a_strict_check(flee
     compared = cli("compare", str(first), str(second))
     assert compared.returncode in (0, 3)
     assert "GET /" in compared.stdout and "p95" in compared.stdout
+
+
+def test_a_plan_that_pins_the_workers_is_flagged_as_saturated(fleet, tmp_path):
+    """15 s of CPU-bound users: the generators are the bottleneck, and the user is told."""
+    proc = cli(
+        "run",
+        "-i",
+        str(fleet.inventory),
+        "--plan",
+        "tests/integration/plans/cpu_bound",
+        "-u",
+        "4",
+        "-r",
+        "4",
+        "-t",
+        "15s",
+        "--results",
+        str(tmp_path),
+    )
+    assert proc.returncode == 4, (proc.stdout + proc.stderr)[-3000:]
+    assert "SATURATED" in proc.stdout + proc.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    assert "SATURATED: worker" in (run_dir / "summary.md").read_text()
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    failures = [f.get("type") for f in suite.iter("failure")]
+    assert "GeneratorSaturated" in failures, failures
+    header, *rows = (run_dir / "cpu_samples.csv").read_text().splitlines()
+    assert header.endswith(",cpu_percent,wait_percent")
+    waits = [row.rsplit(",", 1)[1] for row in rows if ",worker," in row]
+    assert waits and all(w != "N/A" for w in waits)  # the hosts' kernels report run delay

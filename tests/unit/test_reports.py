@@ -106,7 +106,7 @@ def test_summary_shows_saturation_events_and_fewer_workers(tmp_path: Path) -> No
     text = summary(run, [])
     assert "**FAILED** (exit code 4)" in text
     assert "**Verdict:** SATURATED: worker controller/locust-worker@1.service[20754]" in text
-    assert "| 101% | 86% | 9 s (60%) | YES |" in text
+    assert "| 101% | 86% | n/a | 9 s (60%) | YES |" in text
     assert "workers 1 of 2 connected (**fewer than expected**)" in text
     assert (
         "| 2026-11-28 12:38:25 UTC | w2 | worker_missing | heartbeat lost \\| restarting |" in text

@@ -240,6 +240,28 @@ def test_bad_cpu_samples(tmp_path: Path, row: str, message: str) -> None:
         load_run(run)
 
 
+def test_cpu_samples_with_wait_column(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "cpu_samples.csv").write_text(
+        "timestamp,host,role,unit,pid,cpu_percent,wait_percent\n"
+        "2026-11-28T12:37:17Z,h,worker,u,1,30.0,68.5\n"
+        "2026-11-28T12:37:18Z,h,worker,u,1,31.0,N/A\n"
+    )
+    first, second = load_run(run).cpu_samples
+    assert (first.cpu_percent, first.wait_percent, first.demand_percent) == (30.0, 68.5, 98.5)
+    assert (second.wait_percent, second.demand_percent) == (None, 31.0)
+
+
+def test_negative_wait_is_refused(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    (run / "cpu_samples.csv").write_text(
+        "timestamp,host,role,unit,pid,cpu_percent,wait_percent\n"
+        "2026-11-28T12:37:17Z,h,worker,u,1,30.0,-1\n"
+    )
+    with pytest.raises(ResultsError, match=r"line 2: column 'wait_percent': -1\.0 is negative"):
+        load_run(run)
+
+
 def test_run_json_not_json(tmp_path: Path) -> None:
     run = copy_run(tmp_path)
     (run / "run.json").write_text('{"run_id": ')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +58,36 @@ def test_a_light_run_is_not_flagged() -> None:
     assert worker.seconds_above == 0
     assert result.measured
     assert result.summary().startswith("not saturated")
+
+
+def starved(cpu: Sequence[float], wait: Sequence[float]) -> list[CpuSample]:
+    return [replace(sample, wait_percent=w) for sample, w in zip(series(cpu), wait, strict=True)]
+
+
+def test_a_worker_starved_of_cpu_is_flagged_though_it_never_got_90_percent() -> None:
+    # Four busy processes on two cores: each gets ~40% of a core and waits ~55%.
+    result = verdict(starved([40.0, 45.0, 38.0] * 5, [55.0, 50.0, 57.0] * 5), *run_window())
+    (worker,) = result.workers
+    assert worker.peak_percent == 45.0
+    assert worker.saturated and worker.starved
+    assert worker.mean_wait_percent == pytest.approx(54.0)
+    text = result.summary()
+    assert text.startswith("SATURATED: worker w1/locust-worker@1.service[100]")
+    assert "waited for a CPU 54%" in text
+    assert "run fewer worker processes per host, or add hosts" in text
+
+
+def test_a_little_waiting_on_a_light_worker_is_not_saturation() -> None:
+    result = verdict(starved([20.0, 30.0] * 8, [5.0, 12.0] * 8), *run_window(16))
+    assert not result.saturated
+    assert result.workers[0].mean_wait_percent == pytest.approx(8.5)
+
+
+def test_a_pinned_worker_is_saturated_but_not_starved() -> None:
+    result = verdict(starved([99.0] * 15, [2.0] * 15), *run_window())
+    (worker,) = result.workers
+    assert worker.saturated and not worker.starved
+    assert "fewer worker processes" not in result.summary()
 
 
 def test_ten_percent_of_the_run_is_the_line() -> None:

@@ -3,7 +3,12 @@
 
 Locust's own warning samples every 10 s and is blind for the first 20 s; this
 writes one CSV row per process per interval from the start of the run:
-    timestamp,host,role,unit,pid,cpu_percent      (percent of one core)
+    timestamp,host,role,unit,pid,cpu_percent,wait_percent   (percent of one core)
+cpu_percent is the CPU the process got; wait_percent the time its threads were
+runnable but waiting for a CPU (schedstat run delay). Their sum is what the process
+wanted: a worker starved on a host with too few cores gets 30% and waits 70%, and
+is as much a bottleneck as one pinned at 100%. wait_percent is N/A when the kernel
+has no schedstat.
 Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
 Standard library only: it runs on the host's system Python.
 """
@@ -48,6 +53,27 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def run_delay_ns(pid):
+    """Nanoseconds the process's threads spent runnable, waiting for a CPU; None if unknown."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total, seen = 0, False
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as handle:
+                total += int(handle.read().split()[1])
+            seen = True
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended, or no schedstat on this kernel
+    return total if seen else None
+
+
+def percent(delta, per_second, elapsed):
+    return max(delta, 0) / per_second / max(elapsed, 1e-6) * 100
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
@@ -65,11 +91,15 @@ def main():
                 ticks = cpu_ticks(pid)
                 if ticks is None:
                     continue
+                delay = run_delay_ns(pid)
                 if pid in previous:
-                    then, old = previous[pid]
-                    percent = (ticks - old) / CLK_TCK / max(now - then, 1e-6) * 100
-                    out.write(f"{stamp},{args.host},{role},{unit},{pid},{percent:.1f}\n")
-                previous[pid] = (now, ticks)
+                    then, old_ticks, old_delay = previous[pid]
+                    cpu = percent(ticks - old_ticks, CLK_TCK, now - then)
+                    wait = "N/A"
+                    if delay is not None and old_delay is not None:
+                        wait = f"{percent(delay - old_delay, 1e9, now - then):.1f}"
+                    out.write(f"{stamp},{args.host},{role},{unit},{pid},{cpu:.1f},{wait}\n")
+                previous[pid] = (now, ticks, delay)
             time.sleep(max(0.0, args.interval - (time.monotonic() - now)))
 
 

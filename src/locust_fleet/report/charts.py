@@ -157,16 +157,27 @@ def _failures(ax: Axes, results: RunResults, origin: datetime) -> None:
 
 
 def _cpu(ax: Axes, verdict: SaturationVerdict, origin: datetime) -> None:
-    ax.set_title(f"CPU per process (% of one core); verdict: {verdict.summary().split(':')[0]}")
+    ax.set_title(
+        "CPU per process (% of one core; dotted: wanted, with the wait for a CPU); "
+        f"verdict: {verdict.summary().split(':')[0]}"
+    )
     for process in verdict.processes:
         style = "--" if process.role == "master" else "-"
-        ax.plot(
+        (line,) = ax.plot(
             _seconds([t for t, _ in process.series], origin),
             [v for _, v in process.series],
             style,
             linewidth=2 if process.saturated else 1,
             label=f"{process.role} {process.label}" + ("\nSATURATED" if process.saturated else ""),
         )
+        if process.demand_series:
+            ax.plot(
+                _seconds([t for t, _ in process.demand_series], origin),
+                [v for _, v in process.demand_series],
+                ":",
+                color=line.get_color(),
+                linewidth=1,
+            )
     ax.axhline(verdict.cpu_threshold, color="red", linewidth=1, linestyle=":")
     ax.text(
         0.995,
@@ -185,7 +196,8 @@ def _cpu(ax: Axes, verdict: SaturationVerdict, origin: datetime) -> None:
             color="grey",
             alpha=0.08,
         )
-    ax.set_ylim(0, max(110.0, *(p.peak_percent + 5 for p in verdict.processes)))
+    peaks = [v + 5 for p in verdict.processes for _, v in p.demand_series or p.series]
+    ax.set_ylim(0, max(110.0, *peaks))
     ax.set_ylabel("CPU %")
     ax.legend(**_LEGEND)
 

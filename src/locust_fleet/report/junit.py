@@ -89,7 +89,8 @@ def render_junit(
     elif verdict.saturated:
         detail = "\n".join(
             f"{p.role} {p.label}: peak {p.peak_percent:.0f}%, mean {p.mean_percent:.0f}%, "
-            f"{p.seconds_above:.1f} s above {verdict.cpu_threshold:g}%"
+            + ("" if p.mean_wait_percent is None else f"waited {p.mean_wait_percent:.0f}%, ")
+            + f"{p.seconds_above:.1f} s above {verdict.cpu_threshold:g}%"
             for p in verdict.processes
         )
         _fail(case, "GeneratorSaturated", verdict.summary(), detail)

@@ -20,7 +20,16 @@ ENDPOINT_HEADERS = (
     "p99 ms",
     "Max ms",
 )
-CPU_HEADERS = ("Process", "Role", "Samples", "Peak CPU", "Mean CPU", "Time above", "Saturated")
+CPU_HEADERS = (
+    "Process",
+    "Role",
+    "Samples",
+    "Peak CPU",
+    "Mean CPU",
+    "Waited for CPU",
+    "Time above",
+    "Saturated",
+)
 
 
 def _ms(value: float | None) -> str:
@@ -61,8 +70,9 @@ def cpu_cells(process: ProcessCpu) -> tuple[str, ...]:
         str(process.samples),
         f"{process.peak_percent:.0f}%",
         f"{process.mean_percent:.0f}%",
+        "n/a" if process.mean_wait_percent is None else f"{process.mean_wait_percent:.0f}%",
         f"{process.seconds_above:.0f} s ({process.fraction_above * 100:.0f}%)",
-        "YES" if process.saturated else "no",
+        ("YES (starved)" if process.starved else "YES") if process.saturated else "no",
     )
 
 
@@ -93,5 +103,6 @@ def threshold_text(verdict: SaturationVerdict) -> str:
     span = f"the {window:.0f} s load window" if window is not None else "the run"
     return (
         f"a process counts as saturated when it spends more than "
-        f"{verdict.max_fraction * 100:g}% of {span} above {verdict.cpu_threshold:g}% of one core"
+        f"{verdict.max_fraction * 100:g}% of {span} wanting more than "
+        f"{verdict.cpu_threshold:g}% of one core (running, or runnable and waiting for a CPU)"
     )

@@ -288,7 +288,8 @@ def read_exceptions(path: Path) -> tuple[ExceptionRow, ...]:
 
 
 def read_cpu_samples(path: Path) -> tuple[CpuSample, ...]:
-    """``cpu_samples.csv`` (``timestamp,host,role,unit,pid,cpu_percent``), time-ordered."""
+    """``cpu_samples.csv`` (``timestamp,host,role,unit,pid,cpu_percent[,wait_percent]``),
+    time-ordered. ``wait_percent`` is optional (files from before it existed)."""
     _, rows = _read_rows(path, CPU_COLUMNS)
     samples = []
     for row in rows:
@@ -298,6 +299,9 @@ def read_cpu_samples(path: Path) -> tuple[CpuSample, ...]:
         cpu = row.number("cpu_percent")
         if cpu < 0:
             raise row.error(f"column 'cpu_percent': {cpu} is negative")
+        wait = row.optional_number("wait_percent") if "wait_percent" in row.values else None
+        if wait is not None and wait < 0:
+            raise row.error(f"column 'wait_percent': {wait} is negative")
         samples.append(
             CpuSample(
                 timestamp=row.timestamp("timestamp"),
@@ -306,6 +310,7 @@ def read_cpu_samples(path: Path) -> tuple[CpuSample, ...]:
                 unit=row.text("unit").strip(),
                 pid=row.integer("pid"),
                 cpu_percent=cpu,
+                wait_percent=wait,
             )
         )
     samples.sort(key=lambda s: s.timestamp)

@@ -149,7 +149,12 @@ class JsonEndpointStats:
 
 @dataclass(frozen=True)
 class CpuSample:
-    """One line of ``cpu_samples.csv``: a process's CPU, in percent of one core."""
+    """One line of ``cpu_samples.csv``: a process's CPU, in percent of one core.
+
+    ``cpu_percent`` is the CPU it got; ``wait_percent`` the time its threads were
+    runnable but waiting for a CPU (None when not measured: older files, kernels
+    without schedstat). Their sum, ``demand_percent``, is the CPU it wanted.
+    """
 
     timestamp: datetime
     host: str
@@ -157,6 +162,11 @@ class CpuSample:
     unit: str
     pid: int
     cpu_percent: float
+    wait_percent: float | None = None
+
+    @property
+    def demand_percent(self) -> float:
+        return self.cpu_percent + (self.wait_percent or 0.0)
 
 
 @dataclass(frozen=True)
