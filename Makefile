@@ -37,8 +37,8 @@ image: deps venv
 	$(BIN)/locust-fleet sandbox image
 
 lint: venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
 
@@ -46,7 +46,7 @@ unit: venv
 	$(BIN)/pytest tests/unit
 
 integration: image
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest --durations=15 tests/integration
 
 # Every role scenario on fresh sandbox hosts (molecule/README.md).
 molecule: image

@@ -25,8 +25,13 @@ def sha256(path):
 
 def version(base):
     try:
-        out = subprocess.run([f"{base}/venv/bin/locust", "--version"], capture_output=True,
-                             text=True, timeout=60, check=False).stdout.split()
+        out = subprocess.run(
+            [f"{base}/venv/bin/locust", "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.split()
     except OSError:
         return None
     return out[1] if len(out) > 1 and out[0] == "locust" else None
@@ -43,7 +48,11 @@ def plan_state(base):
             lines = [line.split(None, 1) for line in handle.read().splitlines() if line.strip()]
         manifest_sha = sha256(manifest)
     except OSError:
-        return plan, None, [{"file": os.path.basename(manifest), "recorded": "?", "actual": "missing"}]
+        return (
+            plan,
+            None,
+            [{"file": os.path.basename(manifest), "recorded": "?", "actual": "missing"}],
+        )
     mismatches = []
     for recorded, name in lines:
         name = name.lstrip("*")
@@ -60,13 +69,29 @@ def main():
     base = sys.argv[1] if len(sys.argv) > 1 else "/opt/locust"
     plan, manifest_sha, mismatches = plan_state(base)
     wants = "/etc/systemd/system/multi-user.target.wants"
-    instances = sorted(n for n in (os.listdir(wants) if os.path.isdir(wants) else [])
-                       if n.startswith("locust-worker@") and n != "locust-worker@.service")
-    active = subprocess.run(["systemctl", "is-active", "--quiet", "locust-master.service"],
-                            check=False).returncode == 0
-    print(json.dumps({"version": version(base), "plan": plan, "manifest_sha256": manifest_sha,
-                      "mismatches": mismatches, "master_active": active,
-                      "worker_instances": instances}))
+    instances = sorted(
+        n
+        for n in (os.listdir(wants) if os.path.isdir(wants) else [])
+        if n.startswith("locust-worker@") and n != "locust-worker@.service"
+    )
+    active = (
+        subprocess.run(
+            ["systemctl", "is-active", "--quiet", "locust-master.service"], check=False
+        ).returncode
+        == 0
+    )
+    print(
+        json.dumps(
+            {
+                "version": version(base),
+                "plan": plan,
+                "manifest_sha256": manifest_sha,
+                "mismatches": mismatches,
+                "master_active": active,
+                "worker_instances": instances,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

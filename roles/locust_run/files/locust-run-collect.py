@@ -20,19 +20,30 @@ def main():
     parser.add_argument("--since", required=True, help="epoch seconds")
     parser.add_argument("--sampler-unit", required=True)
     args = parser.parse_args()
-    subprocess.run(["systemctl", "stop", f"{args.sampler_unit}.service"], check=False,
-                   capture_output=True)
+    subprocess.run(
+        ["systemctl", "stop", f"{args.sampler_unit}.service"], check=False, capture_output=True
+    )
     journal = subprocess.run(
-        ["journalctl", "--no-pager", "--output=short-iso", f"--since=@{args.since}",
-         "--unit=locust-master.service", "--unit=locust-worker@*.service"],
-        capture_output=True, text=True, check=False,
+        [
+            "journalctl",
+            "--no-pager",
+            "--output=short-iso",
+            f"--since=@{args.since}",
+            "--unit=locust-master.service",
+            "--unit=locust-worker@*.service",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     os.makedirs(args.run_dir, exist_ok=True)
     journal_path = os.path.join(args.run_dir, f"journal-{args.host}.log")
     with open(journal_path, "w") as handle:
         handle.write(journal + "\n")
-    archive = os.path.join(os.path.dirname(args.run_dir.rstrip("/")),
-                           f"{os.path.basename(args.run_dir.rstrip('/'))}-{args.host}.tar.gz")
+    archive = os.path.join(
+        os.path.dirname(args.run_dir.rstrip("/")),
+        f"{os.path.basename(args.run_dir.rstrip('/'))}-{args.host}.tar.gz",
+    )
     with tarfile.open(archive, "w:gz") as tar:
         for name in sorted(os.listdir(args.run_dir)):
             path = os.path.join(args.run_dir, name)

@@ -60,15 +60,19 @@ def main():
     while active(args.unit) and time.monotonic() < deadline:
         time.sleep(0.5)
     row, rows = last_aggregated(args.history)
-    print(json.dumps({
-        "active": active(args.unit),
-        "users": number(row, "User Count", int),
-        "rps": round(number(row, "Requests/s", float), 1),
-        "requests": number(row, "Total Request Count", int),
-        "failures": number(row, "Total Failure Count", int),
-        "workers": workers(args.log),
-        "history_rows": rows,
-    }))
+    print(
+        json.dumps(
+            {
+                "active": active(args.unit),
+                "users": number(row, "User Count", int),
+                "rps": round(number(row, "Requests/s", float), 1),
+                "requests": number(row, "Total Request Count", int),
+                "failures": number(row, "Total Failure Count", int),
+                "workers": workers(args.log),
+                "history_rows": rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
