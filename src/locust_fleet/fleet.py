@@ -65,6 +65,15 @@ def playbook(
     ).run()
 
 
+def _abnormal_master_end(unit_result: str | None) -> str:
+    if unit_result == "success":  # a clean SIGTERM from systemctl stop: someone else stopped it
+        return (
+            "the Locust master was stopped from outside before its run time ended "
+            "(locust-fleet stop, playbooks/stop.yml or systemctl stop)"
+        )
+    return f"the Locust master did not exit normally ({unit_result})"
+
+
 def run(
     inventory: str | Path,
     plan: str | Path,
@@ -122,9 +131,7 @@ def run(
     record = json.loads((run_dir / "run.json").read_text())
     errors = [record["error"]] if record.get("error") else []
     if record.get("master_exit_code") is None and not errors:
-        errors.append(
-            f"the Locust master did not exit normally ({record.get('master_unit_result')})"
-        )
+        errors.append(_abnormal_master_end(record.get("master_unit_result")))
     try:
         analysis = analyse(
             run_dir,

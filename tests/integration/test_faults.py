@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .sandbox_hosts import BIN, SandboxHosts, cli, flat, stop
+from .sandbox_hosts import BIN, REPO, SandboxHosts, cli, flat, stop
 from .sandbox_hosts import BackgroundRun as Run
 
 
@@ -149,6 +149,72 @@ def test_second_run_while_one_is_going_is_refused(fleet, tmp_path):
     assert "a test is already running" in flat(second.stderr)
     assert "playbooks/stop.yml" in flat(second.stderr)
     assert code == 0, output[-3000:]
+
+
+def test_stop_ends_a_running_test_and_brings_its_partial_results_home(fleet, tmp_path):
+    run = _start_run(fleet, tmp_path / "run", run_time="60s", users="6")
+    _wait_running(fleet, run)
+    stopped = cli(
+        "stop", "-i", str(fleet.inventory), "-e", f"locust_results_dir={tmp_path / 'stopped'}"
+    )  # fmt: skip
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    master = fleet.role("master")[0]["name"]
+    active = fleet.ssh(master, "systemctl is-active locust-master.service", check=False)
+    assert active.stdout.strip() != "active"
+    run_dir = _run_dir(tmp_path / "stopped")
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["error"] == "stopped by playbooks/stop.yml"
+    assert record["parameters"]["users"] == 6
+    assert record["parameters"]["run_seconds"] == 60
+    assert sum(record["worker_processes"].values()) >= 2
+    lines = (run_dir / "locust_stats.csv").read_text().splitlines()
+    aggregated = next(line for line in lines if ",Aggregated," in line).split(",")
+    assert int(aggregated[2]) > 0  # the requests made before the stop
+    code, output = _finish(run)  # the run itself sees its master end early and still fetches
+    assert code == 2, output[-2000:]
+    assert "the Locust master was stopped from outside" in flat(output)
+    assert (_run_dir(tmp_path / "run") / "run.json").is_file()
+
+
+def test_two_runs_started_at_the_same_instant_one_goes_on(fleet, tmp_path):
+    """Both pass the idle-master check at once; the claim on the master lets one through."""
+    runs = [_start_run(fleet, tmp_path / name, run_time="10s", users="4") for name in "ab"]
+    outcomes = [_finish(run) for run in runs]
+    codes = sorted(code for code, _ in outcomes)
+    assert codes == [0, 2], [output[-2000:] for _, output in outcomes]
+    refused = flat(next(output for code, output in outcomes if code == 2))
+    assert "claimed by run" in refused or "a test is already running" in refused, refused
+    assert "nothing was started" in refused
+    finished = [p for p in tmp_path.glob("*/*") if (p / "run.json").is_file()]
+    assert len(finished) == 1  # the refused run made no run folder
+
+
+def test_a_run_that_died_before_its_master_started_holds_the_fleet_until_stop(fleet, tmp_path):
+    master = fleet.role("master")[0]["name"]
+    fleet.copy(master, REPO / "roles/locust_run/files/locust-run-claim.py", "/tmp/claim.py")
+    fleet.ssh(
+        master,
+        "python3 /tmp/claim.py claim --run-id=dead-run --by=ops@elsewhere "
+        "--deadline=$(( $(date +%s) + 900 ))",
+    )
+    refused = cli(
+        "run", "-i", str(fleet.inventory), "--plan", "locustfiles/website",
+        "-u", "2", "-r", "2", "-t", "5s", "--results", str(tmp_path / "refused"),
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    message = flat(refused.stderr)
+    assert "claimed by run dead-run (from ops@elsewhere" in message, message
+    assert "playbooks/stop.yml" in message
+    stopped = cli(
+        "stop", "-i", str(fleet.inventory), "-e", f"locust_results_dir={tmp_path / 'stopped'}"
+    )  # fmt: skip
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert fleet.ssh(master, "cat /run/locust-fleet/claim.json").stdout.strip() == ""
+    after = cli(
+        "run", "-i", str(fleet.inventory), "--plan", "locustfiles/website",
+        "-u", "2", "-r", "2", "-t", "5s", "--results", str(tmp_path / "after"),
+    )  # fmt: skip
+    assert after.returncode == 0, after.stderr[-2000:]
 
 
 def test_host_with_another_locust_version_is_refused_then_corrected(fleet, tmp_path):

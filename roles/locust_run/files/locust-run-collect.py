@@ -4,7 +4,9 @@
 Stops the CPU sampler, saves the Locust units' journal since the run began, and
 packs the run folder so the archive unpacks straight into results/<run id>/:
     <master's files>  cpu/cpu-<host>.csv  journals/<host>.log
-Prints the archive's path. Standard library only (system Python).
+Prints the archive's path. The archive and the journal copy carry this process's
+id: a run's own playbook and playbooks/stop.yml may collect the same run at once.
+Standard library only (system Python).
 """
 
 import argparse
@@ -37,25 +39,22 @@ def main():
         check=False,
     ).stdout
     os.makedirs(args.run_dir, exist_ok=True)
-    journal_path = os.path.join(args.run_dir, f"journal-{args.host}.log")
+    runs, run_id = os.path.split(args.run_dir.rstrip("/"))
+    stem = os.path.join(runs, f".{run_id}-{args.host}-{os.getpid()}")
+    journal_path = f"{stem}.journal.log"
+    archive = f"{stem}.tar.gz"
     with open(journal_path, "w") as handle:
         handle.write(journal + "\n")
-    archive = os.path.join(
-        os.path.dirname(args.run_dir.rstrip("/")),
-        f"{os.path.basename(args.run_dir.rstrip('/'))}-{args.host}.tar.gz",
-    )
-    with tarfile.open(archive, "w:gz") as tar:
-        for name in sorted(os.listdir(args.run_dir)):
-            path = os.path.join(args.run_dir, name)
-            if not os.path.isfile(path):
-                continue
-            if name == f"journal-{args.host}.log":
-                arcname = f"journals/{args.host}.log"
-            elif name.startswith("cpu-"):
-                arcname = f"cpu/{name}"
-            else:
-                arcname = name
-            tar.add(path, arcname=arcname)
+    try:
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(journal_path, arcname=f"journals/{args.host}.log")
+            for name in sorted(os.listdir(args.run_dir)):
+                path = os.path.join(args.run_dir, name)
+                if not os.path.isfile(path) or name.startswith("journal-"):
+                    continue
+                tar.add(path, arcname=f"cpu/{name}" if name.startswith("cpu-") else name)
+    finally:
+        os.unlink(journal_path)
     print(archive)
 
 
