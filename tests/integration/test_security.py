@@ -14,9 +14,9 @@ PORT = 5557
 
 @pytest.fixture(scope="module")
 def running(fleet, tmp_path_factory):
-    """A 30 s run in the background; the tests look at the fleet while it goes."""
+    """A 20 s run in the background; the tests look at the fleet while it goes."""
     results = tmp_path_factory.mktemp("results")
-    run = fleet.start_run(results, users="10", rate="10", run_time="30s")
+    run = fleet.start_run(results, users="10", rate="10", run_time="20s")
     proc = run.proc
     fleet.wait_until_running(proc, run.before)
     yield fleet

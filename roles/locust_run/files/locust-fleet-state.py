@@ -2,7 +2,8 @@
 """Report, as JSON, what the run playbook's preflight needs to know about this host.
 
     {"version": "2.47.0" | null, "plan": "/opt/locust/plans/website" | null,
-     "manifest_sha256": str | null, "mismatches": [{"file", "recorded", "actual"}],
+     "manifest_sha256": str | null, "manifest": {"locustfile.py": sha256, ...},
+     "mismatches": [{"file", "recorded", "actual"}], "extra": [files not in the manifest],
      "master_active": bool, "worker_instances": ["locust-worker@1.service", ...]}
 
 Read-only; standard library only (run by ansible.builtin.script on the system Python).
@@ -40,7 +41,7 @@ def version(base):
 def plan_state(base):
     current = f"{base}/plans/current"
     if not os.path.islink(current):
-        return None, None, []
+        return None, None, {}, [], []
     plan = os.path.realpath(current)
     manifest = plan + ".sha256"
     try:
@@ -51,23 +52,36 @@ def plan_state(base):
         return (
             plan,
             None,
+            {},
             [{"file": os.path.basename(manifest), "recorded": "?", "actual": "missing"}],
+            [],
         )
+    recorded_sums = {name.lstrip("*"): recorded for recorded, name in lines}
     mismatches = []
-    for recorded, name in lines:
-        name = name.lstrip("*")
+    for name, recorded in recorded_sums.items():
         try:
             actual = sha256(os.path.join(plan, name))
         except OSError:
             actual = "missing"
         if actual != recorded:
             mismatches.append({"file": name, "recorded": recorded, "actual": actual})
-    return plan, manifest_sha, mismatches
+    return plan, manifest_sha, recorded_sums, mismatches, extra_files(plan, recorded_sums)
+
+
+def extra_files(plan, recorded_sums):
+    """Files in the plan folder that its manifest does not name (deploying removes them)."""
+    extra = []
+    for folder, _, names in os.walk(plan):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), plan)
+            if rel not in recorded_sums:
+                extra.append(rel)
+    return sorted(extra)
 
 
 def main():
     base = sys.argv[1] if len(sys.argv) > 1 else "/opt/locust"
-    plan, manifest_sha, mismatches = plan_state(base)
+    plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base)
     wants = "/etc/systemd/system/multi-user.target.wants"
     instances = sorted(
         n
@@ -86,7 +100,9 @@ def main():
                 "version": version(base),
                 "plan": plan,
                 "manifest_sha256": manifest_sha,
+                "manifest": recorded_sums,
                 "mismatches": mismatches,
+                "extra": extra,
                 "master_active": active,
                 "worker_instances": instances,
             }
