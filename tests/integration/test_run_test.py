@@ -133,6 +133,24 @@ def test_cli_run_passes_checks_and_writes_reports_then_fails_a_strict_check(flee
     assert "GET /" in compared.stdout and "p95" in compared.stdout
 
 
+def test_a_file_added_to_a_hosts_plan_folder_is_removed_before_the_run(fleet, tmp_path):
+    """A host whose plan holds a file the controller's does not is deployed again, not skipped."""
+    worker = fleet.role("worker")[0]["name"]
+    stray = "/opt/locust/plans/website/stray.py"
+    fleet.ssh(worker, f"echo 'raise SystemExit(3)' > {stray}")
+    proc = cli(
+        "run", "-i", str(fleet.inventory), "--plan", "locustfiles/website",
+        "-u", "2", "-r", "2", "-t", "5s", "--results", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert fleet.ssh(worker, f"test -e {stray}", check=False).returncode == 1
+    manifests = {
+        fleet.ssh(h["name"], "sha256sum < /opt/locust/plans/website.sha256").stdout
+        for h in [fleet.role("master")[0], *fleet.role("worker")]
+    }
+    assert len(manifests) == 1  # every host holds the same plan
+
+
 def test_a_plan_that_pins_the_workers_is_flagged_as_saturated(fleet, tmp_path):
     """15 s of CPU-bound users: the generators are the bottleneck, and the user is told."""
     proc = cli(

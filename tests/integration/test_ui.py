@@ -1,4 +1,4 @@
-"""Interactive mode on a sandbox fleet of its own: the web UI stays on the master's loopback,
+"""Interactive mode on the session's sandbox fleet: the web UI stays on the master's loopback,
 an exposed UI is refused without a login, and a real headless Chromium drives a test through
 `locust-fleet ui`'s SSH forward; `locust-fleet fetch` brings the run home for `report`."""
 
@@ -20,35 +20,18 @@ import pytest
 
 from .sandbox_hosts import CLI, REPO, SandboxHosts, cli, flat
 
-NAME = "uit"  # this module's own sandbox, beside the session's
-SUBNET = "10.213.172.0/24"
 UI_PORT = 8089
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="module")
-def ui_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHosts]:
-    """Its own sandbox (one worker host), provisioned; removed at the end of the module."""
-    inventory = tmp_path_factory.mktemp("ui-inventory") / "hosts.yml"
-    proc = cli(
-        "sandbox", "up", "--name", NAME, "--workers", "1", "--subnet", SUBNET,
-        "--inventory", str(inventory), "--json",
-    )  # fmt: skip
-    if proc.returncode != 0:
-        cli("sandbox", "down", "--name", NAME, "--inventory", str(inventory))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    data = json.loads(proc.stdout)
-    hosts = SandboxHosts(NAME, Path(data["inventory"]), Path(data["key"]), data["hosts"])
+def ui_fleet(fleet: SandboxHosts) -> Iterator[SandboxHosts]:
+    """The provisioned session fleet; no UI master is left running after the module."""
     try:
-        site = hosts.playbook("playbooks/site.yml", "-e", "locust_testplan_src=locustfiles/website")
-        assert site.returncode == 0, site.stdout[-4000:]
-        yield hosts
+        yield fleet
     finally:
-        master = hosts.role("master")[0]["name"]
-        hosts.ssh(master, "systemctl stop locust-master.service", check=False)
-        down = hosts.down()
-        assert down.returncode == 0, down.stderr
+        fleet.ssh(_master(fleet), "systemctl stop locust-master.service", check=False)
 
 
 def _master(fleet: SandboxHosts) -> str:
@@ -256,7 +239,8 @@ def test_exposed_ui_needs_the_login_tls_and_the_allowlist(ui_fleet, tmp_path, mo
     password = "ui-test-Pw-7d1e"
     monkeypatch.setenv("LOCUST_UI_USERNAME", "tester")
     monkeypatch.setenv("LOCUST_UI_PASSWORD", password)
-    gateway = SUBNET.replace("0/24", "1")  # the controller's address on the sandbox bridge
+    # The controller's address on the sandbox bridge: the /24's first host.
+    gateway = ui_fleet.role("master")[0]["ip"].rsplit(".", 1)[0] + ".1"
     inventory = str(ui_fleet.inventory)
     master = _master(ui_fleet)
     master_ip = ui_fleet.role("master")[0]["ip"]
