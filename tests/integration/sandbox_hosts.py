@@ -105,28 +105,42 @@ class SandboxHosts:
         )
         assert proc.returncode == 0, proc.stderr
 
+    def run_argv(
+        self,
+        results: Path,
+        *extra: str,
+        plan: str = "locustfiles/website",
+        users: str = "2",
+        rate: str | None = None,
+        run_time: str = "5s",
+    ) -> list[str]:
+        """`locust-fleet run` on this fleet, bounded in users and time (rate: users per s)."""
+        return [
+            CLI, "run", "-i", str(self.inventory), "--plan", plan, "-u", users,
+            "-r", rate or users, "-t", run_time, "--results", str(results), *extra,
+        ]  # fmt: skip
+
+    def run(
+        self, results: Path, *extra: str, env: dict[str, str] | None = None, **options: str
+    ) -> subprocess.CompletedProcess:
+        """`locust-fleet run` in the foreground (options as in run_argv)."""
+        return subprocess.run(
+            self.run_argv(results, *extra, **options),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+            timeout=600,
+        )
+
     def start_run(
         self, results: Path, users: str = "20", rate: str = "20", run_time: str = "30s"
     ) -> BackgroundRun:
         """`locust-fleet run` in the background, in a session of its own (see stop())."""
         before = self.run_ids()
         proc = subprocess.Popen(
-            [
-                CLI,
-                "run",
-                "-i",
-                str(self.inventory),
-                "--plan",
-                "locustfiles/website",
-                "-u",
-                users,
-                "-r",
-                rate,
-                "-t",
-                run_time,
-                "--results",
-                str(results),
-            ],
+            self.run_argv(results, users=users, rate=rate, run_time=run_time),
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

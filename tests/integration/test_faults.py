@@ -197,10 +197,7 @@ def test_a_run_that_died_before_its_master_started_holds_the_fleet_until_stop(fl
         "python3 /tmp/claim.py claim --run-id=dead-run --by=ops@elsewhere "
         "--deadline=$(( $(date +%s) + 900 ))",
     )
-    refused = cli(
-        "run", "-i", str(fleet.inventory), "--plan", "locustfiles/website",
-        "-u", "2", "-r", "2", "-t", "5s", "--results", str(tmp_path / "refused"),
-    )  # fmt: skip
+    refused = fleet.run(tmp_path / "refused")
     assert refused.returncode == 2, refused.stderr[-2000:]
     message = flat(refused.stderr)
     assert "claimed by run dead-run (from ops@elsewhere" in message, message

@@ -138,10 +138,7 @@ def test_a_file_added_to_a_hosts_plan_folder_is_removed_before_the_run(fleet, tm
     worker = fleet.role("worker")[0]["name"]
     stray = "/opt/locust/plans/website/stray.py"
     fleet.ssh(worker, f"echo 'raise SystemExit(3)' > {stray}")
-    proc = cli(
-        "run", "-i", str(fleet.inventory), "--plan", "locustfiles/website",
-        "-u", "2", "-r", "2", "-t", "5s", "--results", str(tmp_path),
-    )  # fmt: skip
+    proc = fleet.run(tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert fleet.ssh(worker, f"test -e {stray}", check=False).returncode == 1
     manifests = {
@@ -153,21 +150,7 @@ def test_a_file_added_to_a_hosts_plan_folder_is_removed_before_the_run(fleet, tm
 
 def test_a_plan_that_pins_the_workers_is_flagged_as_saturated(fleet, tmp_path):
     """15 s of CPU-bound users: the generators are the bottleneck, and the user is told."""
-    proc = cli(
-        "run",
-        "-i",
-        str(fleet.inventory),
-        "--plan",
-        "tests/integration/plans/cpu_bound",
-        "-u",
-        "4",
-        "-r",
-        "4",
-        "-t",
-        "15s",
-        "--results",
-        str(tmp_path),
-    )
+    proc = fleet.run(tmp_path, plan="tests/integration/plans/cpu_bound", users="4", run_time="15s")
     assert proc.returncode == 4, (proc.stdout + proc.stderr)[-3000:]
     assert "SATURATED" in proc.stdout + proc.stderr
     (run_dir,) = list(tmp_path.iterdir())

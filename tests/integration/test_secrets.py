@@ -7,42 +7,14 @@ test needs an idle fleet to start its own run."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
-
-from .sandbox_hosts import CLI, REPO
 
 SECRET = "tok-9f8e7d6c5b4a-never-print-me"
 
 
 def test_secret_reaches_the_workers_and_no_log_or_result(fleet, tmp_path):
     env = {**os.environ, "TARGET_TOKEN": SECRET}
-    proc = subprocess.run(
-        [
-            CLI,
-            "run",
-            "-i",
-            str(fleet.inventory),
-            "--plan",
-            "locustfiles/website",
-            "-u",
-            "4",
-            "-r",
-            "4",
-            "-t",
-            "5s",
-            "--results",
-            str(tmp_path),
-            "--secret-env",
-            "TARGET_TOKEN",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=600,
-    )
+    proc = fleet.run(tmp_path, "--secret-env", "TARGET_TOKEN", env=env, users="4")
     assert proc.returncode == 0, proc.stderr[-3000:]
     worker = fleet.role("worker")[0]["name"]
     # After the run the workers restart (the master told them to quit): wait for a live one.
