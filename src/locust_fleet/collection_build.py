@@ -16,7 +16,17 @@ from pathlib import Path
 
 from .runner.locate import locate_content
 
-PLAYBOOKS = ("site", "run_test", "status", "stop", "teardown", "ui", "ui_stop")
+PLAYBOOKS = (
+    "site",
+    "run_test",
+    "start_run",
+    "attach",
+    "status",
+    "stop",
+    "teardown",
+    "ui",
+    "ui_stop",
+)
 
 
 def assemble(checkout: Path, staging: Path) -> Path:

@@ -9,6 +9,8 @@ result.exit_code, result.run_dir
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 from .checks import CheckSyntaxError, parse_checks
 from .outcome import ExitCode
+from .record import check_run_id, new_run_id
 from .report.analyse import Analysis, analyse
 from .results import ResultsError
 from .runner import PlaybookOutcome, PlaybookRun, locate_content
@@ -34,6 +37,12 @@ class RunResult:
     messages: list[str] = field(default_factory=list)  # why, when the run did not pass
     analysis: Analysis | None = None
     playbook: PlaybookOutcome | None = None
+    detached: bool = False  # started and left to the fleet (run --detach)
+
+    @property
+    def record_dir(self) -> Path | None:
+        """ansible-runner's stdout and job events of the playbook (results/<id>/ansible/...)."""
+        return self.playbook.record_dir if self.playbook is not None else None
 
 
 def _inventory(inventory: str | Path) -> Path:
@@ -52,8 +61,10 @@ def playbook(
     extravars: dict[str, Any] | None = None,
     event_handler: EventHandler | None = None,
     private_data_dir: Path | None = None,
+    artifact_dir: Path | None = None,
 ) -> PlaybookOutcome:
-    """Run one of the fleet's playbooks (site, run_test, status, stop, teardown)."""
+    """Run one of the fleet's playbooks (site, run_test, attach, status, stop, teardown);
+    with ``artifact_dir``, ansible-runner's record of it is kept in ``artifact_dir/<name>/``."""
     content = locate_content()
     return PlaybookRun(
         content.playbook(name),
@@ -62,6 +73,8 @@ def playbook(
         extravars or {},
         private_data_dir,
         event_handler,
+        artifact_dir=artifact_dir,
+        ident=name,
     ).run()
 
 
@@ -90,16 +103,39 @@ def run(
     secret_env: Sequence[str] = (),
     allow_saturated: bool = False,
     junit: str | Path | None = None,
+    detach: bool = False,
     extravars: dict[str, Any] | None = None,
     event_handler: EventHandler | None = None,
     private_data_dir: Path | None = None,
 ) -> RunResult:
-    """Run one distributed test, bring the results home, decide and write the reports."""
+    """Run one distributed test, bring the results home, decide and write the reports.
+
+    With ``detach`` it returns once the master runs the test; ``attach`` brings it home.
+    The checks and ``allow_saturated`` are kept with the run on the master either way.
+    """
     try:
         parse_checks(checks)  # a typo in a check costs no load test
     except CheckSyntaxError as err:
         raise UsageError(str(err)) from err
+    _inventory(inventory)
+    chosen = run_id or new_run_id()
+    problem = check_run_id(chosen)
+    if problem:
+        raise UsageError(f"{problem}; pass another --run-id, or none to get a new one")
     results_root = Path(results_dir).resolve()
+    run_dir = results_root / chosen
+    try:
+        (run_dir / "ansible").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(
+            f"the results folder {results_root} cannot be written ({err.strerror}); pass "
+            "--results (-e locust_results_dir=DIR) with a folder you can write; nothing was started"
+        ) from None
+    if (run_dir / "run.json").exists():
+        raise UsageError(
+            f"run id {chosen} was used already ({run_dir / 'run.json'} exists); pass another "
+            "--run-id, or none to get a new one; nothing was started"
+        )
     variables = {
         "locust_plan": str(Path(plan).resolve()),
         "locust_users": users,
@@ -110,16 +146,22 @@ def run(
         "locust_extra_args": dict(extra_args or {}),
         "locust_results_dir": str(results_root),
         "locust_secret_env_from": list(secret_env),
-        **({"locust_run_id": run_id} if run_id else {}),
+        "locust_run_id": chosen,
+        "locust_run_checks": list(checks),
+        "locust_run_allow_saturated": allow_saturated,
         **(extravars or {}),
     }
-    outcome = playbook("run_test", inventory, variables, event_handler, private_data_dir)
-    run_facts = outcome.facts.get("localhost", {}).get("_locust_run_info") or {}
-    chosen = run_facts.get("id")
-    run_dir = results_root / chosen if chosen else None
-    if run_dir is None or not (run_dir / "run.json").exists():
-        if run_dir is not None and run_dir.exists() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # preflight refused: leave no empty folder behind
+    outcome = playbook(
+        "start_run" if detach else "run_test",
+        inventory,
+        variables,
+        event_handler,
+        private_data_dir,
+        artifact_dir=run_dir / "ansible",
+    )
+    if detach:
+        if outcome.ok:
+            return RunResult(int(ExitCode.OK), chosen, run_dir, [], None, outcome, detached=True)
         return RunResult(
             int(ExitCode.ERROR),
             chosen,
@@ -128,9 +170,91 @@ def run(
             None,
             outcome,
         )
-    record = json.loads((run_dir / "run.json").read_text())
+    return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit)
+
+
+def attach(
+    inventory: str | Path,
+    run_id: str | None = None,
+    *,
+    results_dir: str | Path = "results",
+    checks: Sequence[str] = (),
+    allow_saturated: bool = False,
+    junit: str | Path | None = None,
+    event_handler: EventHandler | None = None,
+    playbook_name: str = "attach",
+    extravars: dict[str, Any] | None = None,
+) -> RunResult:
+    """Follow a run on the fleet (``run_id``, or the current or latest one) until it ends,
+    bring it home and judge it as ``run`` does, with the checks kept with the run plus
+    ``checks``. ``playbook_name`` "stop" stops it first."""
+    try:
+        parse_checks(checks)
+    except CheckSyntaxError as err:
+        raise UsageError(str(err)) from err
+    if run_id and check_run_id(run_id):
+        raise UsageError(str(check_run_id(run_id)))
+    _inventory(inventory)
+    results_root = Path(results_dir).resolve()
+    variables = {
+        "locust_results_dir": str(results_root),
+        "locust_run_id": run_id or "",
+        **(extravars or {}),
+    }
+    with tempfile.TemporaryDirectory(prefix="locust-fleet-attach-") as tmp:
+        outcome = playbook(
+            playbook_name, inventory, variables, event_handler, artifact_dir=Path(tmp)
+        )
+        # The run brought home is the one the record step wrote (none: nothing came home).
+        found = [r["record"]["run_id"] for r in outcome.results.get("locust_run_record", [])]
+        chosen = found[-1] if found else None
+        run_dir = results_root / chosen if chosen else None
+        if run_dir is not None and outcome.record_dir is not None and outcome.record_dir.exists():
+            keep = run_dir / "ansible" / f"{playbook_name}-{new_run_id()}"
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(outcome.record_dir), keep)
+            outcome.record_dir = keep
+    if run_dir is None:
+        return RunResult(
+            int(ExitCode.ERROR),
+            None,
+            None,
+            outcome.failure_messages() or [f"the playbook ended {outcome.status}"],
+            None,
+            outcome,
+        )
+    return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit, kept=True)
+
+
+def _finish(
+    outcome: PlaybookOutcome,
+    run_id: str,
+    run_dir: Path,
+    checks: Sequence[str],
+    allow_saturated: bool,
+    junit: str | Path | None,
+    *,
+    kept: bool = False,
+) -> RunResult:
+    """The results are home (or not): read run.json, apply the checks, decide."""
+    if not (run_dir / "run.json").exists():
+        return RunResult(
+            int(ExitCode.ERROR),
+            run_id,
+            None,
+            outcome.failure_messages() or [f"the playbook ended {outcome.status}"],
+            None,
+            outcome,
+        )
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    if kept:  # attach: the run's own checks first, then the ones given now
+        checks = [*record.get("checks", []), *checks]
+        allow_saturated = allow_saturated or bool(record.get("allow_saturated"))
     errors = [record["error"]] if record.get("error") else []
-    if record.get("master_exit_code") is None and not errors:
+    interactive = record.get("mode") == "ui"  # the UI's master ends by being stopped
+    if record.get("stopped") and not interactive:
+        errors = [_abnormal_master_end("success"), *errors]
+    elif record.get("master_exit_code") is None and not errors and not interactive:
         errors.append(_abnormal_master_end(record.get("master_unit_result")))
     try:
         analysis = analyse(
@@ -141,6 +265,6 @@ def run(
             junit_path=junit,
         )
     except ResultsError as err:  # the run broke before Locust wrote its stats
-        return RunResult(int(ExitCode.ERROR), chosen, run_dir, [*errors, str(err)], None, outcome)
+        return RunResult(int(ExitCode.ERROR), run_id, run_dir, [*errors, str(err)], None, outcome)
     reasons = [text for _, text in analysis.outcome.reasons]
-    return RunResult(int(analysis.outcome.code), chosen, run_dir, reasons, analysis, outcome)
+    return RunResult(int(analysis.outcome.code), run_id, run_dir, reasons, analysis, outcome)

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .sandbox_hosts import BIN, REPO, SandboxHosts, cli, flat, stop
+from .sandbox_hosts import BIN, SandboxHosts, cli, flat, stop
 from .sandbox_hosts import BackgroundRun as Run
 
 
@@ -191,12 +191,14 @@ def test_two_runs_started_at_the_same_instant_one_goes_on(fleet, tmp_path):
 
 def test_a_run_that_died_before_its_master_started_holds_the_fleet_until_stop(fleet, tmp_path):
     master = fleet.role("master")[0]["name"]
-    fleet.copy(master, REPO / "roles/locust_run/files/locust-run-claim.py", "/tmp/claim.py")
-    fleet.ssh(
+    claimed = fleet.ansible(
         master,
-        "python3 /tmp/claim.py claim --run-id=dead-run --by=ops@elsewhere "
-        "--deadline=$(( $(date +%s) + 900 ))",
-    )
+        "-m",
+        "fleet.locust.locust_run_claim",
+        "-a",
+        "action=claim run_id=dead-run by=ops@elsewhere hold_seconds=900",
+    )  # the claim of a controller that died before its master started
+    assert claimed.returncode == 0, claimed.stdout
     refused = fleet.run(tmp_path / "refused")
     assert refused.returncode == 2, refused.stderr[-2000:]
     message = flat(refused.stderr)

@@ -4,6 +4,7 @@ names the problem and the fix, and the hosts exactly as they were."""
 from __future__ import annotations
 
 import copy
+import time
 
 import pytest
 import yaml
@@ -30,7 +31,15 @@ def fingerprint(fleet) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def before(fleet):
-    return fingerprint(fleet)
+    """The fleet at rest: after a run, its workers quit and systemd restarts them."""
+    seen = fingerprint(fleet)
+    for _ in range(10):
+        time.sleep(8)
+        now = fingerprint(fleet)
+        if now == seen:
+            return now
+        seen = now
+    raise AssertionError(f"the fleet never came to rest: {seen}")
 
 
 def _run(

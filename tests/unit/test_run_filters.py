@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from locust_fleet.record import events as record_events
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "logs"
 _spec = importlib.util.spec_from_file_location(
@@ -51,8 +53,8 @@ def test_manifest_mismatch_names_file_and_both_hashes():
 
 def test_workers_connected_from_a_real_master_log():
     log = (DATA / "master-clean.log").read_text()
-    assert filters.locust_workers_connected(log) == 4
-    assert filters.locust_workers_connected("") is None
+    assert record_events.workers_connected(log) == 4
+    assert record_events.workers_connected("") is None
 
 
 def test_events_name_the_host_of_each_worker():
@@ -72,7 +74,7 @@ def test_events_name_the_host_of_each_worker():
         "2026-11-28T13:20:08+0000 w1 systemd[1]: locust-worker@2.service: Scheduled restart job, "
         "restart counter is at 1.\n"
     )
-    events = filters.locust_run_events(master_log, "m1", {"w1": journal})
+    events = record_events.run_events(master_log, "m1", {"w1": journal})
     assert [(e["kind"], e["host"]) for e in events] == [
         ("worker_missing", "w2"),
         ("worker_died", "w1"),
@@ -81,11 +83,9 @@ def test_events_name_the_host_of_each_worker():
         ("all_workers_missing", "m1"),
     ]
     assert events[0]["time"] == "2026-11-28T13:20:01"
-    later = filters.locust_run_events(
-        master_log, "m1", {"w1": journal}, "2026-11-28T13:20:05+00:00"
-    )
+    later = record_events.run_events(master_log, "m1", {"w1": journal}, "2026-11-28T13:20:05+00:00")
     assert ("worker_died", "w1") not in [(e["kind"], e["host"]) for e in later]
     assert ("worker_restarted", "w1") in [(e["kind"], e["host"]) for e in later]
-    before_end = filters.locust_run_events("", "m1", {"w1": journal}, None, "2026-11-28T13:20:05")
+    before_end = record_events.run_events("", "m1", {"w1": journal}, None, "2026-11-28T13:20:05")
     assert [(e["kind"], e["host"]) for e in before_end] == [("worker_died", "w1")]
-    assert filters.locust_run_events((DATA / "master-clean.log").read_text(), "m1", {}) == []
+    assert record_events.run_events((DATA / "master-clean.log").read_text(), "m1", {}) == []

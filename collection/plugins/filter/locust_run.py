@@ -3,8 +3,6 @@
 locust_duration_seconds   "1h30m" / "90s" / "45" -> seconds (-1 when not a duration)
 locust_manifest_mismatches  files whose hash on a host differs from its manifest
 locust_mismatch_message   one of those as a sentence naming host, file and both hashes
-locust_workers_connected  the most workers the master ever reported connected
-locust_run_events         worker missing / quit / restarted, CPU warnings, from logs
 """
 
 from __future__ import annotations
@@ -14,34 +12,6 @@ import re
 DOCUMENTATION = ""
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_JOURNAL_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
-_CONNECTED = re.compile(r"reported as ready(?: \(duplicate message\))?\. (\d+) workers connected")
-
-# (kind, pattern) over the master's log; group "worker" is Locust's worker id.
-_MASTER_EVENTS = (
-    ("worker_missing", re.compile(r"Worker (?P<worker>\S+) failed to send heartbeat")),
-    ("worker_quit", re.compile(r"Worker '(?P<worker>[^']+)' \(index \d+\) quit")),
-    ("cpu_warning", re.compile(r"Worker (?P<worker>\S+) \(index \d+\) exceeded cpu threshold")),
-    ("cpu_warning", re.compile(r"(?P<master>CPU usage above \d+%)")),
-    ("all_workers_missing", re.compile(r"The last worker went missing, stopping test")),
-    ("all_workers_quit", re.compile(r"The last worker quit, stopping test")),
-)
-_SHUTDOWN = re.compile(r"run-time limit reached|Shutting down|Received SIGTERM")
-# Over a worker host's journal (systemd's own lines about the worker units).
-_JOURNAL_EVENTS = (
-    (
-        "worker_died",
-        re.compile(
-            r"(?P<unit>locust-worker@\d+\.service): Main process exited, "
-            r"code=(?:killed|dumped|exited), status=(?!0/)"
-        ),
-    ),
-    (
-        "worker_restarted",
-        re.compile(r"(?P<unit>locust-worker@\d+\.service): Scheduled restart job"),
-    ),
-)
 
 
 def locust_duration_seconds(value) -> int:
@@ -77,64 +47,6 @@ def locust_mismatch_message(mismatch: dict, host: str) -> str:
     )
 
 
-def locust_workers_connected(master_log: str):
-    counts = [int(m.group(1)) for m in _CONNECTED.finditer(master_log or "")]
-    return max(counts) if counts else None
-
-
-def locust_run_events(
-    master_log: str,
-    master_host: str,
-    journals: dict | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> list:
-    """Events worth a line in run.json, in time order, each naming the host concerned.
-
-    Journal lines outside the master's life (`since`, `until`: ISO times) are left
-    out: idle workers exit and restart on their own while no master is there, and
-    every worker restarts after the master tells it to quit at the end.
-    """
-    cutoff = (since or "")[:19]
-    end = (until or "")[:19]
-    events = []
-    ending = False  # after the master starts shutting down, workers quitting is expected
-    for line in (master_log or "").splitlines():
-        for kind, pattern in _MASTER_EVENTS:
-            if ending and kind in ("worker_quit", "all_workers_quit"):
-                continue
-            match = pattern.search(line)
-            if match:
-                worker = match.groupdict().get("worker")
-                events.append(
-                    {
-                        "time": _time(_LOG_TIME, line),
-                        "host": worker.rsplit("_", 1)[0] if worker else master_host,
-                        "kind": kind,
-                        "message": line.split(": ", 1)[-1].strip(),
-                    }
-                )
-                break
-        ending = ending or bool(_SHUTDOWN.search(line))
-    for host, text in sorted((journals or {}).items()):
-        for line in (text or "").splitlines():
-            for kind, pattern in _JOURNAL_EVENTS:
-                stamp = _time(_JOURNAL_TIME, line)
-                inside = (not cutoff or (stamp or "") >= cutoff) and (
-                    not end or (stamp or "") <= end
-                )
-                if inside and pattern.search(line):
-                    events.append(
-                        {
-                            "time": _time(_JOURNAL_TIME, line),
-                            "host": host,
-                            "kind": kind,
-                            "message": line.split(": ", 1)[-1].strip(),
-                        }
-                    )
-    return sorted(events, key=lambda e: e["time"] or "")
-
-
 def _parse_sums(text: str) -> dict:
     sums = {}
     for line in (text or "").splitlines():
@@ -144,17 +56,10 @@ def _parse_sums(text: str) -> dict:
     return sums
 
 
-def _time(pattern: re.Pattern, line: str):
-    match = pattern.match(line)
-    return match.group(1).replace(" ", "T") if match else None
-
-
 class FilterModule:
     def filters(self):
         return {
             "locust_duration_seconds": locust_duration_seconds,
             "locust_manifest_mismatches": locust_manifest_mismatches,
             "locust_mismatch_message": locust_mismatch_message,
-            "locust_workers_connected": locust_workers_connected,
-            "locust_run_events": locust_run_events,
         }

@@ -1,6 +1,7 @@
 """The fleet from site.yml: workers up and hardened, one bounded run end to end,
 the master port open to workers only, and a changed plan restarting the workers."""
 
+import json
 import shutil
 import sys
 import time
@@ -15,6 +16,7 @@ testinfra_hosts = checks.hosts("locust_master")
 
 PORT = 5557
 RUN_DIR = "/var/lib/locust/runs/molecule"
+STATE_DIR = "/var/lib/locust/state"
 WORKERS = checks.hosts("locust_workers")
 
 
@@ -80,11 +82,16 @@ logfile = {RUN_DIR}/master.log
 """
     host.run("rm -rf %s", RUN_DIR)
     host.check_output("install -d -o locust -g locust -m 0750 %s", RUN_DIR)
+    # The current run's state file, as a run writes it: the unit's ExecStopPost hook ends it.
+    state = {"schema": 1, "phase": "running", "run": "molecule", "started": int(time.time())}
+    host.check_output("install -o root -g root -m 0600 /dev/null %s/molecule.json", STATE_DIR)
+    host.check_output("printf '%%s' %s > %s/molecule.json", json.dumps(state), STATE_DIR)
+    host.check_output("printf 'molecule\\n' > %s/current", STATE_DIR)
     host.check_output("install -o root -g locust -m 0640 /dev/null /etc/locust/master.conf")
     host.check_output("printf '%%s' %s > /etc/locust/master.conf", conf)
     yield expected
     host.run("systemctl stop locust-master.service")
-    host.run("rm -f /etc/locust/master.conf")
+    host.run("rm -f /etc/locust/master.conf %s/current %s/molecule.json", STATE_DIR, STATE_DIR)
 
 
 def test_a_bounded_run_works_end_to_end(host, run_config):
@@ -122,6 +129,14 @@ def test_a_bounded_run_works_end_to_end(host, run_config):
         time.sleep(1)
     log = host.run("cat %s/master.log", RUN_DIR).stdout[-2000:]
     assert props == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}, log
+
+    # The ExecStopPost hook recorded the end in the run's state file, keeping the rest.
+    ended = json.loads(host.file(f"{STATE_DIR}/molecule.json").content_string)
+    assert ended["phase"] == "ended", ended
+    assert ended["exit"] == {"code": "exited", "status": 0, "result": "success"}, ended
+    assert ended["run"] == "molecule" and ended["ended"] >= ended["started"], ended
+    f = host.file(f"{STATE_DIR}/molecule.json")
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o600)
 
     for name in (
         "run_stats.csv",

@@ -1,4 +1,5 @@
-"""locust_master: a hardened unit that is installed but not started, and a port filter."""
+"""locust_master: a hardened unit that is installed but not started, its end-of-run hook,
+and a port filter."""
 
 import sys
 import time
@@ -38,6 +39,27 @@ def test_unit_runs_one_test_per_start_from_the_run_config(host):
     assert props["WorkingDirectory"] == "/opt/locust/plans/current"
     assert props["ReadWritePaths"] == "/var/lib/locust"
     assert "locust-firewall.service" in props["Requires"]
+
+
+def test_unit_records_the_end_of_each_run_with_a_root_hook(host):
+    props = checks.unit_properties(host, "locust-master.service", "ExecStopPost")
+    assert (
+        "argv[]=/usr/bin/python3 /opt/locust/bin/locust-run-ended.py"
+        " --state-dir=/var/lib/locust/state" in props["ExecStopPost"]
+    ), props
+    # "+": the hook runs as root, outside the unit's sandbox (the state folder is root's).
+    unit = host.file("/etc/systemd/system/locust-master.service").content_string
+    assert "ExecStopPost=+/usr/bin/python3 /opt/locust/bin/locust-run-ended.py" in unit
+    hook = host.file("/opt/locust/bin/locust-run-ended.py")
+    assert (hook.user, hook.group, hook.mode) == ("root", "root", 0o755)
+    for folder in ("/opt/locust/bin", "/var/lib/locust/state"):
+        f = host.file(folder)
+        assert f.is_directory and (f.user, f.group, f.mode) == ("root", "root", 0o755), folder
+    # The host's Python runs it; with no current run it records nothing and exits 0.
+    done = host.run(
+        "/usr/bin/python3 /opt/locust/bin/locust-run-ended.py --state-dir=/var/lib/locust/state"
+    )
+    assert done.rc == 0 and "no current run" in done.stderr, done.stderr
 
 
 def test_unit_is_hardened(host):

@@ -4,6 +4,10 @@ that needs as few sandbox boots as possible, writing bench/RESULTS.md after each
 BENCH_QUICK=1: one repetition, short runs, a two-step search (a smoke test).
 BENCH_SECTIONS=untuned,orchestration,generators,concurrency,master: a subset
 (generators = sections 1 and 2 of RESULTS.md, efficiency and scaling).
+The bench refuses to start on a busy machine or beside a sandbox (bench/quiet.py).
+
+    python -m locust_fleet.bench                      run the bench
+    python -m locust_fleet.bench --render BASE [OVER...]   rewrite RESULTS.md from runs
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import report, stats
+from . import quiet, report, stats
 from .harness import Harness, HostCpu, RunRecord, ensure_wrk, log, now
 
 ALL_SECTIONS = ("untuned", "orchestration", "generators", "concurrency", "master")
@@ -396,6 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--render"] and len(args) >= 2:
         return render_only(root, Path(args[1]), [Path(a) for a in args[2:]])
+    if args:
+        print(__doc__)
+        return 0 if args[0] in ("-h", "--help") else 2
+    seen = quiet.probe()
+    if seen.problem():
+        print(f"bench refused: {seen.problem()}")
+        return 2
     config = Config.from_env()
     chosen = [s for s in os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",") if s]
     unknown = set(chosen) - set(ALL_SECTIONS)
@@ -407,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     host_cpu = HostCpu().start()
     bench = Bench(config=config, started_at=now().isoformat(timespec="seconds"), machine=_machine())
+    bench.machine["busy_percent_before"] = seen.busy_percent
     harness = Harness(root, workdir, host_cpu)
     t0 = time.monotonic()
     log(f"bench {'QUICK ' if config.quick else ''}into {harness.rel(workdir)}: {', '.join(chosen)}")

@@ -17,6 +17,8 @@ examples:
   locust-fleet provision -i inventories/lab --plan locustfiles/website
   locust-fleet run -i inventories/lab --plan locustfiles/website -u 50 -r 25 -t 20s \\
       --check 'fail_ratio<0.01' --check 'p95<500'
+  locust-fleet run -i inventories/lab --plan locustfiles/website -u 50 -r 25 -t 2h --detach
+  locust-fleet attach -i inventories/lab [RUN_ID]   follow it, fetch and judge it when it ends
   locust-fleet status -i inventories/lab
   locust-fleet report results/<run-id>
   locust-fleet ui -i inventories/lab --plan locustfiles/website   web UI through an SSH forward
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     fleet_cmd.register(verbs)
     run_cmd.register(verbs)
+    run_cmd.register_attach(verbs)
     report_cmd.register(verbs)
     sandbox_cmd.register(verbs)
     ui_cmd.register(verbs)

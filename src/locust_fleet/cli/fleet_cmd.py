@@ -66,10 +66,36 @@ def _handle(args: argparse.Namespace) -> int:
     progress.close()
     for message in outcome.failure_messages():
         console.print(f"[bold red]error:[/] {message}")
+    if args.verb == "stop":
+        _say_what_stopped(outcome, console)
     if args.verb == "status":
-        report = outcome.facts.get("localhost", {}).get("_locust_run_status_report")
+        # Set on localhost by a delegated set_fact, whose event names the inventory host.
+        reports = [
+            f["_locust_run_status_report"]
+            for f in outcome.facts.values()
+            if f.get("_locust_run_status_report")
+        ]
+        report = reports[-1] if reports else None
         if report:
             make_console().print(report)
     changed = sum((outcome.stats.get("changed") or {}).values())
     console.print(f"{args.verb}: {'ok' if outcome.ok else 'failed'} ({changed} changed)")
     return 0 if outcome.ok else int(ExitCode.ERROR)
+
+
+def _say_what_stopped(outcome, console) -> None:
+    """From the modules' results: the run stopped and where it went, or that none was running."""
+    reads = outcome.results.get("locust_run_state") or []
+    records = outcome.results.get("locust_run_record") or []
+    if records:
+        record = records[-1]["record"]
+        console.print(
+            f"stop: run {record['run_id']} was stopped; its results: {records[-1]['dir']}"
+        )
+    elif reads and reads[0].get("effective_phase") != "running":
+        last = reads[0].get("run_id")
+        console.print(
+            "stop: Nothing is running"
+            + (f" (the last run, {last}, has ended)" if last else "")
+            + "; nothing was changed"
+        )

@@ -59,7 +59,42 @@ def register(verbs: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not fail (exit 4) when a load generator saturated",
     )
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="return once the master runs the test; `locust-fleet attach` follows it and "
+        "brings it home (the checks and --allow-saturated are kept with the run)",
+    )
     run.set_defaults(handler=_handle)
+
+
+def register_attach(verbs: argparse._SubParsersAction) -> None:
+    attach = verbs.add_parser(
+        "attach",
+        help="follow a running test (or fetch a finished one) and judge it as run does",
+        description="Follow a test on the fleet with live progress; when it ends (at once when it "
+        "has), fetch its results into RESULTS/<run id>/ and decide, with the same exit codes as "
+        "run. Without RUN_ID: the fleet's current or latest run.",
+        epilog="checks: " + checks_usage(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    attach.add_argument("-i", "--inventory", required=True, type=Path)
+    attach.add_argument("run_id", nargs="?", metavar="RUN_ID", help="default: current or latest")
+    attach.add_argument("--results", type=Path, default=Path("results"), help="default ./results")
+    attach.add_argument("--junit", type=Path, help="also write the JUnit XML here")
+    attach.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="a check on top of those the run was started with (repeatable)",
+    )
+    attach.add_argument(
+        "--allow-saturated",
+        action="store_true",
+        help="do not fail (exit 4) when a load generator saturated",
+    )
+    attach.set_defaults(handler=_handle_attach)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -88,6 +123,7 @@ def _handle(args: argparse.Namespace) -> int:
             secret_env=args.secret_env,
             allow_saturated=args.allow_saturated,
             junit=args.junit,
+            detach=args.detach,
             event_handler=progress,
         )
     except fleet.UsageError as err:
@@ -95,6 +131,39 @@ def _handle(args: argparse.Namespace) -> int:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
     progress.close()
+    if result.detached:
+        console.print(
+            f"run {result.run_id} is running on the fleet; follow it and bring it home with:\n"
+            f"  locust-fleet attach -i {args.inventory} {result.run_id}"
+            + (f" --results {args.results}" if args.results != Path("results") else "")
+        )
+        return result.exit_code
+    return report(result, console)
+
+
+def _handle_attach(args: argparse.Namespace) -> int:
+    console = make_console(stderr=True)
+    progress = Progress(console, label="attach")
+    try:
+        result = fleet.attach(
+            args.inventory,
+            args.run_id,
+            results_dir=args.results,
+            checks=args.check,
+            allow_saturated=args.allow_saturated,
+            junit=args.junit,
+            event_handler=progress,
+        )
+    except fleet.UsageError as err:
+        progress.close()
+        console.print(f"[bold red]error:[/] {err}")
+        return int(ExitCode.ERROR)
+    progress.close()
+    return report(result, console)
+
+
+def report(result: fleet.RunResult, console) -> int:
+    """What run and attach print at the end; returns the exit code."""
     if result.analysis is not None:
         a = result.analysis
         print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
@@ -104,4 +173,6 @@ def _handle(args: argparse.Namespace) -> int:
     if result.analysis is None:
         what = f"results incomplete in {result.run_dir}" if result.run_dir else "nothing was run"
         console.print(f"exit {result.exit_code}: {what}")
+        if result.record_dir is not None and result.record_dir.exists():
+            console.print(f"the playbook's record (stdout, job_events/): {result.record_dir}")
     return result.exit_code

@@ -16,9 +16,7 @@ from types import FrameType
 
 from .. import fleet
 from ..outcome import ExitCode
-from ..report.analyse import analyse
 from ..report.console import print_summary
-from ..results import ResultsError
 from ..runner.progress import Progress
 from ..ui import Forward, ForwardError, free_local_port, master_ssh_target
 from .consoles import make_console
@@ -167,28 +165,28 @@ def _fetch(args: argparse.Namespace) -> int:
     except fleet.UsageError as err:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
-    results_root = args.results.resolve()
-    extravars["locust_results_dir"] = str(results_root)
     progress = Progress(console, label="fetch")
     try:
-        outcome = fleet.playbook("ui_stop", args.inventory, extravars, progress)
+        result = fleet.attach(
+            args.inventory,
+            results_dir=args.results,
+            checks=args.check,
+            allow_saturated=args.allow_saturated,
+            event_handler=progress,
+            playbook_name="ui_stop",
+            extravars=extravars,
+        )
     except fleet.UsageError as err:
         progress.close()
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
     progress.close()
-    run_id = (outcome.facts.get("localhost", {}).get("_locust_run_info") or {}).get("id")
-    run_dir = results_root / run_id if run_id else None
-    if not outcome.ok or run_dir is None or not (run_dir / "run.json").exists():
-        for message in outcome.failure_messages():
+    if result.analysis is None:
+        for message in result.messages:
             console.print(f"[bold red]error:[/] {message}")
         console.print("fetch: nothing was fetched")
         return int(ExitCode.ERROR)
-    try:
-        a = analyse(run_dir, args.check, allow_saturated=args.allow_saturated)
-    except ResultsError as err:
-        console.print(f"[bold red]error:[/] {err}")
-        return int(ExitCode.ERROR)
+    a = result.analysis
     print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
-    console.print(f"results: {run_dir}  (summary.md, junit.xml, charts.png)")
+    console.print(f"results: {result.run_dir}  (summary.md, junit.xml, charts.png)")
     return int(a.outcome.code)

@@ -9,6 +9,7 @@ event — never from ansible-playbook's human output.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -33,6 +34,8 @@ class PlaybookOutcome:
     stats: dict[str, Any]
     failures: list[dict[str, Any]]  # {"host", "task", "msg", "unreachable"} of every failure
     facts: dict[str, dict[str, Any]]  # set_fact results by host, in event order
+    record_dir: Path | None = None  # ansible-runner's stdout and job_events of this playbook
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # module -> results
 
     @property
     def ok(self) -> bool:
@@ -55,6 +58,9 @@ class PlaybookRun:
     private_data_dir: Path | None = None
     event_handler: EventHandler | None = None
     limit: str | None = None
+    # Keep ansible-runner's record (stdout, job_events/) in artifact_dir/ident/.
+    artifact_dir: Path | None = None
+    ident: str | None = None
 
     def envvars(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k.startswith("ANSIBLE_")}
@@ -68,6 +74,7 @@ class PlaybookRun:
     def run(self) -> PlaybookOutcome:
         failures: list[dict[str, Any]] = []
         facts: dict[str, dict[str, Any]] = {}
+        results: dict[str, list[dict[str, Any]]] = {}
 
         def on_event(event: dict[str, Any]) -> bool:
             data = event.get("event_data", {})
@@ -81,11 +88,17 @@ class PlaybookRun:
                         "host": data.get("host", ""),
                         "task": data.get("task", ""),
                         "msg": _failure_text(data, res),
+                        "unreachable": kind == "runner_on_unreachable",
                     }
                 )
             if kind == "runner_on_ok":
                 set_facts = data.get("res", {}).get("ansible_facts") or {}
                 facts.setdefault(data.get("host", ""), {}).update(set_facts)
+                action = str(data.get("task_action", ""))
+                if action.startswith("fleet.locust."):
+                    results.setdefault(action.removeprefix("fleet.locust."), []).append(
+                        {"host": data.get("host", ""), **_without_archive(data.get("res") or {})}
+                    )
             if self.event_handler is not None:
                 self.event_handler(event)
             return True
@@ -106,10 +119,30 @@ class PlaybookRun:
                 event_handler=on_event,
                 cancel_callback=lambda: cancelled.is_set(),
                 quiet=True,
+                **self._artifacts(),
                 suppress_env_files=True,
             )
             stats = runner.stats or {}
-        return PlaybookOutcome(int(runner.rc), str(runner.status), stats, failures, facts)
+        record_dir = (
+            self.artifact_dir / (self.ident or Path(self.playbook).stem)
+            if self.artifact_dir is not None
+            else None
+        )
+        if record_dir is not None:
+            _forget_environment(record_dir / "command")
+        return PlaybookOutcome(
+            int(runner.rc), str(runner.status), stats, failures, facts, record_dir, results
+        )
+
+    def _artifacts(self) -> dict[str, Any]:
+        if self.artifact_dir is None:
+            return {}
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "artifact_dir": str(self.artifact_dir),
+            "ident": self.ident or Path(self.playbook).stem,
+            "rotate_artifacts": 0,
+        }
 
 
 def _failure_text(data: dict[str, Any], res: dict[str, Any]) -> str:
@@ -134,3 +167,20 @@ def _cancel_on_sigterm():
         yield cancelled
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _without_archive(res: dict[str, Any]) -> dict[str, Any]:
+    """A host's archive travels in its module result; the outcome keeps the rest."""
+    return {k: v for k, v in res.items() if k != "archive_base64"}
+
+
+def _forget_environment(command_file: Path) -> None:
+    """ansible-runner's `command` artifact holds the whole environment, secrets given with
+    --secret-env included: keep the variables' names only."""
+    try:
+        data = json.loads(command_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and isinstance(data.get("env"), dict):
+        data["env"] = sorted(data["env"])
+        command_file.write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -1,24 +1,66 @@
 """Live progress from the playbook's event stream: a rich status line on a terminal,
-plain timestamped lines elsewhere (CI logs)."""
+plain timestamped lines elsewhere (CI logs).
+
+The phase comes from the task file a task belongs to and the progress line from
+the structured result of ``fleet.locust.locust_run_progress`` (with the run's
+state read by ``fleet.locust.locust_run_state``), never from a task's name or a
+printed message.
+"""
 
 from __future__ import annotations
 
 import time
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Console
 from rich.status import Status
 
-# Play names of run_test.yml (and the other playbooks) -> the phase a user sees.
+# Task file of roles/locust_run (and the provisioning roles) -> the phase a user sees.
 PHASES = {
-    "Check the run's arguments, the plan and the inventory": "preflight",
-    "Check the fleet": "preflight",
-    "Deploy the plan and start the workers": "deploying",
-    "Run the test": "running",
-    "Bring the results home": "fetching",
-    "Record the run": "recording",
+    "preflight_controller": "preflight",
+    "preflight_fleet": "preflight",
+    "ui_preflight": "preflight",
+    "deploy_plan": "deploying",
+    "start": "deploying",
+    "start_master": "starting",
+    "ui_master": "starting",
+    "read_state": "attaching",
+    "follow": "running",
+    "follow_run": "running",
+    "stop_master": "stopping",
+    "ui_stop": "stopping",
+    "collect": "fetching",
+    "release": "fetching",
+    "record": "recording",
 }
-PROGRESS_TASK = "Show progress"
+PROGRESS_ACTION = "fleet.locust.locust_run_progress"
+STATE_ACTION = "fleet.locust.locust_run_state"
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def progress_line(progress: dict[str, Any], state: dict[str, Any]) -> str:
+    """One line from the progress module's result and the run's state."""
+    spec = state.get("spec") or {}
+    requests = int(progress.get("requests") or 0)
+    failures = int(progress.get("failures") or 0)
+    return (
+        f"{'running' if progress.get('active') else 'finished'} "
+        f"{_clock(progress.get('elapsed') or 0)} of {_clock(spec.get('run_seconds') or 0)}: "
+        f"workers {progress.get('workers') or 0}/{state.get('expected_workers', '?')}, "
+        f"users {progress.get('users') or 0}/{spec.get('users', '?')}, "
+        f"{progress.get('rps') or 0} req/s, {requests} requests, {failures} failed "
+        f"({100 * failures / max(requests, 1):.2f}%)"
+    )
+
+
+def _phase_of(data: dict[str, Any]) -> str | None:
+    path = str(data.get("task_path") or "").rsplit(":", 1)[0]
+    return PHASES.get(PurePath(path).stem) if path else None
 
 
 class Progress:
@@ -29,6 +71,7 @@ class Progress:
         self.label = label
         self.live = self.console.is_terminal
         self.phase = "starting"
+        self.state: dict[str, Any] = {}
         self._status: Status | None = None
         self._last_line = ""
         if self.live:
@@ -38,16 +81,20 @@ class Progress:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         data = event.get("event_data", {})
-        if kind == "playbook_on_play_start":
-            phase = PHASES.get(data.get("play", ""), data.get("play", ""))
-            if phase != self.phase:
+        if kind == "runner_on_start":
+            phase = _phase_of(data)
+            if phase and phase != self.phase:
                 self.phase = phase
                 self._show(phase)
-        elif kind == "runner_on_ok" and data.get("task") == PROGRESS_TASK:
-            msg = " ".join(str(data.get("res", {}).get("msg", "")).split())
-            self._show(f"{self.phase}: {msg}", always_print=True)
-        elif kind == "runner_on_start" and self.live and self._status is not None:
-            self._status.update(f"{self.label}: {self.phase}: {data.get('task', '')}")
+            elif self.live and self._status is not None:
+                self._status.update(f"{self.label}: {self.phase}: {data.get('task', '')}")
+        elif kind == "runner_on_ok":
+            res = data.get("res") or {}
+            action = data.get("task_action")
+            if action == STATE_ACTION and isinstance(res.get("state"), dict):
+                self.state = res["state"]
+            elif action == PROGRESS_ACTION and "active" in res and self.state:
+                self._show(f"{self.phase}: {progress_line(res, self.state)}", always_print=True)
 
     def _show(self, text: str, always_print: bool = False) -> None:
         if text == self._last_line:

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Read what a run's preflight needs to know about one host (read-only).
+
+Runs on the host's system Python (3.8 or later), standard library only besides
+ansible.module_utils. The work is in plain functions; main() only wires
+AnsibleModule to them.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import platform
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+module: locust_host_facts
+short_description: Read a host's Locust version, deployed test plan and Locust units
+description:
+  - Reads, without changing anything, what the run playbook's preflight checks on every
+    master and worker host - the installed Locust version, the deployed test plan and how
+    its files compare with the plan's sha256 manifest, whether C(locust-master.service)
+    is active and which C(locust-worker@) instances are enabled.
+  - Also returns the host's Python version, its clock and its boot id, so the controller
+    can reason about the host's time without trusting its own.
+  - The results are top-level keys of the result, not C(ansible_facts).
+options:
+  base_dir:
+    description: The Locust installation folder (venv/, plans/).
+    type: path
+    default: /opt/locust
+attributes:
+  check_mode:
+    support: full
+author: locust-fleet
+"""
+
+EXAMPLES = r"""
+- name: Read the host's Locust version, deployed plan and units
+  fleet.locust.locust_host_facts:
+    base_dir: /opt/locust
+  register: __locust_run_state
+"""
+
+RETURN = r"""
+locust_version:
+  description:
+    - The version of Locust installed in C(<base_dir>/venv), read from its
+      C(lib/python3*/site-packages/locust-*.dist-info/METADATA) (no Python of the venv runs).
+    - Null unless there is exactly one such dist-info and C(venv/bin/locust) is executable.
+  returned: always
+  type: str
+  sample: 2.47.0
+plan:
+  description: The folder C(<base_dir>/plans/current) points to; null when it is not a link.
+  returned: always
+  type: str
+  sample: /opt/locust/plans/website-3f2a9be1
+manifest_sha256:
+  description: The sha256 of the plan's manifest file (C(<plan>.sha256)); null when unreadable.
+  returned: always
+  type: str
+manifest:
+  description: File name (relative to the plan) -> sha256 the manifest records.
+  returned: always
+  type: dict
+mismatches:
+  description: Files whose sha256 differs from the manifest's (actual C(missing) when absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{file: locustfile.py, recorded: 3f2a..., actual: 9be1...}]
+extra:
+  description: Files in the plan folder that the manifest does not name, sorted.
+  returned: always
+  type: list
+  elements: str
+master_active:
+  description: Whether C(locust-master.service) is active.
+  returned: always
+  type: bool
+worker_instances:
+  description: The enabled C(locust-worker@N.service) instances, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [locust-worker@1.service, locust-worker@2.service]
+python_version:
+  description: The version of the Python that ran the module.
+  returned: always
+  type: str
+  sample: 3.11.2
+clock:
+  description: The host's time.time() when it was read (epoch seconds).
+  returned: always
+  type: float
+boot_id:
+  description: The host's boot id (changes at every boot); null when unreadable.
+  returned: always
+  type: str
+"""
+
+MASTER_UNIT = "locust-master.service"
+WANTS_DIR = "/etc/systemd/system/multi-user.target.wants"
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+
+def run(argv, timeout=60):
+    """(return code, stdout) of a command; (None, "") when it cannot be run."""
+    try:
+        proc = subprocess.run(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None, ""
+    return proc.returncode, proc.stdout
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _metadata_version(path):
+    """The Version: header of a dist-info METADATA file (headers end at the first blank
+    line); None when it has none or cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                line = line.rstrip("\r\n")
+                if not line:
+                    break
+                name, sep, value = line.partition(":")
+                if sep and name.strip().lower() == "version":
+                    return value.strip() or None
+    except OSError:
+        return None
+    return None
+
+
+def locust_version(base):
+    """The Locust version installed in <base>/venv, read from its dist-info metadata - no
+    Python code of the venv runs. None unless there is exactly one locust dist-info and an
+    executable locust script."""
+    script = os.path.join(base, "venv", "bin", "locust")
+    if not (os.path.isfile(script) and os.access(script, os.X_OK)):
+        return None
+    pattern = os.path.join(
+        glob.escape(base), "venv", "lib", "python3*", "site-packages", "locust-*.dist-info"
+    )
+    found = glob.glob(os.path.join(pattern, "METADATA"))
+    if len(found) != 1:
+        return None
+    return _metadata_version(found[0])
+
+
+def extra_files(plan, recorded_sums):
+    """Files in the plan folder that its manifest does not name (deploying removes them)."""
+    extra = []
+    for folder, _, names in os.walk(plan):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), plan)
+            if rel not in recorded_sums:
+                extra.append(rel)
+    return sorted(extra)
+
+
+def plan_state(base):
+    """(plan, manifest sha256, manifest, mismatches, extra) of the deployed plan."""
+    current = os.path.join(base, "plans", "current")
+    if not os.path.islink(current):
+        return None, None, {}, [], []
+    plan = os.path.realpath(current)
+    manifest = plan + ".sha256"
+    try:
+        with open(manifest) as handle:
+            lines = [line.split(None, 1) for line in handle.read().splitlines() if line.strip()]
+        manifest_sha = sha256(manifest)
+    except OSError:
+        missing = {"file": os.path.basename(manifest), "recorded": "?", "actual": "missing"}
+        return plan, None, {}, [missing], []
+    recorded_sums = {entry[1].lstrip("*"): entry[0] for entry in lines if len(entry) == 2}
+    mismatches = []
+    for name, recorded in recorded_sums.items():
+        try:
+            actual = sha256(os.path.join(plan, name))
+        except OSError:
+            actual = "missing"
+        if actual != recorded:
+            mismatches.append({"file": name, "recorded": recorded, "actual": actual})
+    return plan, manifest_sha, recorded_sums, mismatches, extra_files(plan, recorded_sums)
+
+
+def worker_instances(wants=WANTS_DIR):
+    try:
+        names = os.listdir(wants)
+    except OSError:
+        return []
+    return sorted(
+        n for n in names if n.startswith("locust-worker@") and n != "locust-worker@.service"
+    )
+
+
+def master_active(unit=MASTER_UNIT):
+    code, _ = run(["systemctl", "is-active", "--quiet", unit])
+    return code == 0
+
+
+def boot_id(path=BOOT_ID_PATH):
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def host_facts(base_dir):
+    plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
+    return {
+        "locust_version": locust_version(base_dir),
+        "plan": plan,
+        "manifest_sha256": manifest_sha,
+        "manifest": recorded_sums,
+        "mismatches": mismatches,
+        "extra": extra,
+        "master_active": master_active(),
+        "worker_instances": worker_instances(),
+        "python_version": platform.python_version(),
+        "clock": time.time(),
+        "boot_id": boot_id(),
+    }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={"base_dir": {"type": "path", "default": "/opt/locust"}},
+        supports_check_mode=True,
+    )
+    module.exit_json(changed=False, **host_facts(module.params["base_dir"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,551 @@
+#!/usr/bin/python3
+"""Prepare one master or worker host for a run in one call: the run's folder, the Locust
+units' secrets file, fresh worker processes and the CPU sampler.
+
+Runs as root on the host's system Python (3.8 or later), standard library only besides
+ansible.module_utils. The work is in plain functions; main() only wires AnsibleModule to
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import grp
+import os
+import pwd
+import re
+import stat
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+module: locust_run_prepare
+short_description: Prepare a host for a Locust run (folder, secrets, workers, CPU sampler)
+description:
+  - Does, in this order and in one call, what a run needs on each master and worker host
+    before its master starts.
+  - Creates the run's folder O(run_dir) (O(owner):O(group), mode C(0750)) when it is missing;
+    its parent must exist. A link or a non-folder at O(run_dir) is refused, never followed.
+    An existing folder gets its owner, group and mode set when they differ.
+  - Writes O(secrets) to O(secrets_path) for the units' C(EnvironmentFile=) - root:O(group)
+    C(0640), atomically (a new file in the same folder, then renamed over the old one). Its
+    first line is a comment naming the run and the variables (never their values). Each value
+    is written as C(NAME="value") with C(\) written C(\\) and C(") written C(\"), nothing
+    else changed, so that systemd hands it to the process byte for byte (quotes,
+    backslashes, C($), leading and trailing spaces included). A name that is not a shell
+    variable name, and a value that an environment file cannot carry (a newline, a carriage
+    return, NUL, a Unicode noncharacter or U+FEFF) are refused before anything is done.
+  - Restarts the units O(restart_units) with one C(systemctl restart).
+  - Starts the CPU sampler O(sampler) as a transient unit (C(systemd-run --collect)), unless
+    a unit of that name is already active.
+  - In check mode nothing is changed; the result says what would be done.
+options:
+  run_id:
+    description: The run (letters, digits, C(.), C(_), C(-); up to 100, starting with a letter
+      or digit); named in the secrets file's comment.
+    type: str
+    required: true
+  run_dir:
+    description: The run's folder; its parent must exist.
+    type: path
+    required: true
+  owner:
+    description: The user that owns the run's folder.
+    type: str
+    default: locust
+  group:
+    description: The group of the run's folder and of the secrets file.
+    type: str
+    default: locust
+  secrets:
+    description:
+      - Environment variable name -> value for the Locust units (strings; numbers are
+        written as Python writes them). Empty writes a file with the comment only.
+    type: dict
+    default: {}
+  secrets_path:
+    description: The units' C(EnvironmentFile=); its folder must exist.
+    type: path
+    default: /etc/locust/secrets.env
+  restart_units:
+    description: The units to restart (one C(systemctl restart) for all of them).
+    type: list
+    elements: str
+    default: []
+  sampler:
+    description:
+      - The CPU sampler to start as a transient unit; none when omitted.
+      - "It runs C(systemd-run --unit=<unit> --collect --property=RuntimeMaxSec=<runtime_max_sec>
+        <python> <script> --out=<out> --host=<host> --interval=<interval>
+        --duration=<duration>)."
+    type: dict
+    suboptions:
+      unit:
+        description: The transient unit's name.
+        type: str
+        required: true
+      script:
+        description: The sampler script.
+        type: path
+        required: true
+      out:
+        description: The CSV file the sampler writes.
+        type: path
+        required: true
+      host:
+        description: The host name the sampler writes in its rows.
+        type: str
+        required: true
+      interval:
+        description: Seconds between samples.
+        type: float
+        required: true
+      duration:
+        description: Seconds the sampler runs.
+        type: int
+        required: true
+      runtime_max_sec:
+        description: The unit's C(RuntimeMaxSec=), after which systemd stops it.
+        type: int
+        required: true
+      python:
+        description: The Python that runs the script.
+        type: path
+        default: /usr/bin/python3
+attributes:
+  check_mode:
+    support: full
+author: locust-fleet
+"""
+
+EXAMPLES = r"""
+- name: Prepare the host for the run
+  fleet.locust.locust_run_prepare:
+    run_id: 20261201T101010Z-abc123
+    run_dir: /var/lib/locust/runs/20261201T101010Z-abc123
+    secrets: {API_TOKEN: "s3cr$t \"x\""}
+    restart_units: [locust-worker@1.service, locust-worker@2.service]
+    sampler:
+      unit: locust-cpu-sampler-20261201T101010Z-abc123
+      script: /opt/locust/bin/locust-cpu-sampler.py
+      out: /var/lib/locust/runs/20261201T101010Z-abc123/cpu-w1.csv
+      host: w1
+      interval: 1
+      duration: 920
+      runtime_max_sec: 930
+"""
+
+RETURN = r"""
+run_dir_created:
+  description: Whether the run's folder was (or, in check mode, would be) created.
+  returned: always
+  type: bool
+secrets_changed:
+  description: Whether the secrets file's content differed (or it was missing) and was
+    (or would be) written.
+  returned: always
+  type: bool
+restarted:
+  description: The units restarted (or that would be), in the order given.
+  returned: always
+  type: list
+  elements: str
+sampler_started:
+  description: Whether the sampler was (or would be) started; false when none was asked for
+    or a unit of its name was already active.
+  returned: always
+  type: bool
+"""
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RUN_DIR_MODE = 0o750
+SECRETS_MODE = 0o640
+SECRETS_OWNER = 0  # uid that owns the secrets file
+ACTIVE_STATES = ("active", "activating", "reloading")
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class PrepareError(Exception):
+    """The host cannot be prepared; the message says what is wrong and what to do."""
+
+
+# ---- inputs -------------------------------------------------------------------------------
+
+
+def check_run_id(run_id):
+    if not RUN_ID.fullmatch(run_id or ""):
+        raise PrepareError(
+            f"run id {run_id!r} is not usable: use letters, digits, '.', '_' and '-' (up to 100, "
+            "starting with a letter or digit)"
+        )
+
+
+def _unusable_character(value):
+    """A description of the first character an environment file cannot carry; None if none."""
+    for char in value:
+        code = ord(char)
+        if char == "\n":
+            return "a newline"
+        if char == "\r":
+            return "a carriage return"
+        if char == "\0":
+            return "a NUL character"
+        if 0xD800 <= code <= 0xDFFF:
+            return "a lone surrogate (not UTF-8)"
+        if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:
+            return f"the Unicode noncharacter U+{code:04X}"
+        if code == 0xFEFF:
+            return "U+FEFF (a byte order mark)"
+    return None
+
+
+def check_secrets(secrets):
+    """The secrets as sorted (name, text) pairs; PrepareError names (never shows) a bad one."""
+    pairs = []
+    for name in sorted(secrets or {}, key=str):
+        value = secrets[name]
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            raise PrepareError(
+                f"secret name {name!r} is not an environment variable name: use letters, "
+                "digits and '_', not starting with a digit"
+            )
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise PrepareError(
+                f"secret {name} is not a string (it is {type(value).__name__}); give its "
+                "value as a string"
+            )
+        problem = _unusable_character(value)
+        if problem:
+            raise PrepareError(
+                f"secret {name} contains {problem}, which an environment file cannot carry; "
+                "give it a value without one (encode it, e.g. base64, if it must hold one)"
+            )
+        pairs.append((name, value))
+    return pairs
+
+
+# ---- the secrets file ---------------------------------------------------------------------
+
+
+def quote_env_value(value):
+    r"""``value`` double-quoted for a systemd environment file (systemd.exec(5),
+    EnvironmentFile=): inside double quotes a backslash followed by one of " \ ` $ stands
+    for that character, and every other character, $ included, is taken literally (there is
+    no expansion in EnvironmentFile=). Only \ and " are escaped; $ and ` are left as they
+    are. That reads back identically with today's parser and with the one before v241,
+    which dropped the backslash of any pair (v241, whose NEWS says it took backslashes
+    inside quotes literally, would keep both backslashes of \\)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def env_file_text(run_id, pairs):
+    names = ", ".join(name for name, _ in pairs) or "none"
+    lines = [f"# Written by fleet.locust.locust_run_prepare for run {run_id}; names: {names}"]
+    lines += [f"{name}={quote_env_value(value)}" for name, value in pairs]
+    return "\n".join(lines) + "\n"
+
+
+def read_regular_file(path):
+    """(bytes, stat) of the regular file at path, never through a link; (None, None) when
+    there is none (missing, a link or not a regular file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            return None, None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, None
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks), st
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def set_owner(fd, uid, gid):
+    os.fchown(fd, uid, gid)
+
+
+def _fsync_dir(folder):
+    fd = os.open(folder, DIR_FLAGS)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path, data, uid, gid, mode):
+    """Replace path by a new file holding data (uid:gid, mode), written and synced first."""
+    folder = os.path.dirname(path) or "."
+    base = os.path.basename(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        temp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(temp, flags, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise PrepareError(f"cannot create a temporary file next to {path}")
+    try:
+        try:
+            set_owner(fd, uid, gid)
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(folder)
+
+
+def secrets_file(path, run_id, pairs, gid, check_mode=False):
+    """(content changed, anything changed) after making path hold the pairs."""
+    data = env_file_text(run_id, pairs).encode("utf-8")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise PrepareError(f"the folder of {path} does not exist; run site.yml first")
+    old, st = read_regular_file(path)
+    content_changed = old != data
+    attributes_ok = (
+        st is not None
+        and st.st_uid == SECRETS_OWNER
+        and st.st_gid == gid
+        and stat.S_IMODE(st.st_mode) == SECRETS_MODE
+    )
+    if not content_changed and attributes_ok:
+        return False, False
+    if not check_mode:
+        write_atomically(path, data, SECRETS_OWNER, gid, SECRETS_MODE)
+    return content_changed, True
+
+
+# ---- the run's folder ---------------------------------------------------------------------
+
+
+def ensure_run_dir(run_dir, uid, gid, check_mode=False):
+    """(created, anything changed) after making run_dir a uid:gid 0750 folder."""
+    try:
+        st = os.lstat(run_dir)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise PrepareError(
+            f"{run_dir} is a link; refusing to use it as the run's folder. Remove it and retry"
+        )
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise PrepareError(
+            f"{run_dir} exists and is not a folder; refusing to use it as the run's folder. "
+            "Remove it and retry"
+        )
+    created = st is None
+    if created:
+        parent = os.path.dirname(run_dir.rstrip("/")) or "/"
+        if not os.path.isdir(parent):
+            raise PrepareError(
+                f"the parent of the run's folder, {parent}, does not exist; run site.yml first"
+            )
+        if check_mode:
+            return True, True
+        os.mkdir(run_dir, 0o700)
+    elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (uid, gid, RUN_DIR_MODE):
+        return False, False
+    elif check_mode:
+        return False, True
+    try:
+        fd = os.open(run_dir, DIR_FLAGS)
+    except OSError as err:
+        raise PrepareError(
+            f"{run_dir} cannot be opened as a folder ({err.strerror or err}); "
+            "refusing to use it as the run's folder"
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if (st.st_uid, st.st_gid) != (uid, gid):
+            set_owner(fd, uid, gid)
+        if stat.S_IMODE(st.st_mode) != RUN_DIR_MODE:
+            os.fchmod(fd, RUN_DIR_MODE)  # whatever the umask; never through a link
+    finally:
+        os.close(fd)
+    return created, True
+
+
+# ---- units ---------------------------------------------------------------------------------
+
+
+def run(argv, timeout=120):
+    """(return code, stdout, stderr) of a command; return code None when it cannot be run."""
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return None, "", str(err)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def restart_units(units, check_mode=False):
+    """The units restarted, in the order given."""
+    units = list(units or [])
+    if not units or check_mode:
+        return units
+    argv = ["systemctl", "restart", *units]
+    code, _, err = run(argv)
+    if code != 0:
+        raise PrepareError(f"{' '.join(argv)} failed (exit {code}): {err.strip() or 'no message'}")
+    return units
+
+
+def unit_active(unit):
+    _, out, _ = run(["systemctl", "is-active", unit], timeout=60)
+    return out.strip() in ACTIVE_STATES
+
+
+def _number(value):
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def sampler_argv(sampler):
+    return [
+        "systemd-run",
+        f"--unit={sampler['unit']}",
+        "--collect",
+        f"--property=RuntimeMaxSec={int(sampler['runtime_max_sec'])}",
+        sampler.get("python") or "/usr/bin/python3",
+        sampler["script"],
+        f"--out={sampler['out']}",
+        f"--host={sampler['host']}",
+        f"--interval={_number(sampler['interval'])}",
+        f"--duration={int(sampler['duration'])}",
+    ]
+
+
+def start_sampler(sampler, check_mode=False):
+    """Whether the sampler was started (false when none is asked for or it is active)."""
+    if not sampler:
+        return False
+    if unit_active(sampler["unit"]):
+        return False
+    if check_mode:
+        return True
+    argv = sampler_argv(sampler)
+    code, _, err = run(argv)
+    if code != 0:
+        raise PrepareError(
+            f"starting the CPU sampler {sampler['unit']} failed (exit {code}): "
+            f"{err.strip() or 'no message'}"
+        )
+    return True
+
+
+# ---- all of it -----------------------------------------------------------------------------
+
+
+def ids(owner, group):
+    """(uid, gid) of the run folder's owner and group."""
+    try:
+        uid = pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise PrepareError(f"there is no user {owner!r} on this host; run site.yml first") from None
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise PrepareError(
+            f"there is no group {group!r} on this host; run site.yml first"
+        ) from None
+    return uid, gid
+
+
+def prepare(params, check_mode=False, result=None):
+    """Do the four steps; ``result`` (when given) is filled in as they are done, so that a
+    failure can report what was done before it."""
+    result = {} if result is None else result
+    result.update(
+        changed=False,
+        run_dir_created=False,
+        secrets_changed=False,
+        restarted=[],
+        sampler_started=False,
+    )
+    check_run_id(params["run_id"])
+    pairs = check_secrets(params.get("secrets"))
+    uid, gid = ids(params["owner"], params["group"])
+
+    created, changed = ensure_run_dir(params["run_dir"], uid, gid, check_mode)
+    result["run_dir_created"] = created
+    result["changed"] |= changed
+
+    content_changed, changed = secrets_file(
+        params["secrets_path"], params["run_id"], pairs, gid, check_mode
+    )
+    result["secrets_changed"] = content_changed
+    result["changed"] |= changed
+
+    result["restarted"] = restart_units(params.get("restart_units"), check_mode)
+    result["changed"] |= bool(result["restarted"])
+
+    result["sampler_started"] = start_sampler(params.get("sampler"), check_mode)
+    result["changed"] |= result["sampler_started"]
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "run_id": {"type": "str", "required": True},
+            "run_dir": {"type": "path", "required": True},
+            "owner": {"type": "str", "default": "locust"},
+            "group": {"type": "str", "default": "locust"},
+            "secrets": {"type": "dict", "default": {}, "no_log": True},
+            "secrets_path": {"type": "path", "default": "/etc/locust/secrets.env"},
+            "restart_units": {"type": "list", "elements": "str", "default": []},
+            "sampler": {
+                "type": "dict",
+                "options": {
+                    "unit": {"type": "str", "required": True},
+                    "script": {"type": "path", "required": True},
+                    "out": {"type": "path", "required": True},
+                    "host": {"type": "str", "required": True},
+                    "interval": {"type": "float", "required": True},
+                    "duration": {"type": "int", "required": True},
+                    "runtime_max_sec": {"type": "int", "required": True},
+                    "python": {"type": "path", "default": "/usr/bin/python3"},
+                },
+            },
+        },
+        supports_check_mode=True,
+    )
+    result = {}
+    try:
+        prepare(module.params, check_mode=module.check_mode, result=result)
+    except (PrepareError, OSError) as err:
+        module.fail_json(msg=str(err), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
