@@ -162,14 +162,7 @@ def run(
     if detach:
         if outcome.ok:
             return RunResult(int(ExitCode.OK), chosen, run_dir, [], None, outcome, detached=True)
-        return RunResult(
-            int(ExitCode.ERROR),
-            chosen,
-            None,
-            outcome.failure_messages() or [f"the playbook ended {outcome.status}"],
-            None,
-            outcome,
-        )
+        return _nothing_home(outcome, chosen)
     return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit)
 
 
@@ -215,15 +208,14 @@ def attach(
             shutil.move(str(outcome.record_dir), keep)
             outcome.record_dir = keep
     if run_dir is None:
-        return RunResult(
-            int(ExitCode.ERROR),
-            None,
-            None,
-            outcome.failure_messages() or [f"the playbook ended {outcome.status}"],
-            None,
-            outcome,
-        )
+        return _nothing_home(outcome, None)
     return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit, kept=True)
+
+
+def _nothing_home(outcome: PlaybookOutcome, run_id: str | None) -> RunResult:
+    """The playbook brought no run home: exit 2 with what it said went wrong."""
+    messages = outcome.failure_messages() or [f"the playbook ended {outcome.status}"]
+    return RunResult(int(ExitCode.ERROR), run_id, None, messages, None, outcome)
 
 
 def _finish(
@@ -238,14 +230,7 @@ def _finish(
 ) -> RunResult:
     """The results are home (or not): read run.json, apply the checks, decide."""
     if not (run_dir / "run.json").exists():
-        return RunResult(
-            int(ExitCode.ERROR),
-            run_id,
-            None,
-            outcome.failure_messages() or [f"the playbook ended {outcome.status}"],
-            None,
-            outcome,
-        )
+        return _nothing_home(outcome, run_id)
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     if kept:  # attach: the run's own checks first, then the ones given now
         checks = [*record.get("checks", []), *checks]
