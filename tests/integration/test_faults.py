@@ -43,6 +43,17 @@ def _main_pid(fleet, host: str, unit: str) -> int:
     return int(fleet.ssh(host, f"systemctl show -p MainPID --value {unit}").stdout.strip())
 
 
+def _replacement_pid(fleet, host: str, unit: str, old: int, timeout: float = 30) -> int:
+    """The unit's new main PID. Workers leave when the master quits at the run's end and
+    systemd starts them again after RestartSec, so right after a run it may be 0 for a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = _main_pid(fleet, host, unit)
+        if pid not in (0, old) or time.monotonic() > deadline:
+            return pid
+        time.sleep(1)
+
+
 def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_path):
     worker = fleet.role("worker")[0]["name"]
     run = _start_run(fleet, tmp_path, run_time="30s")
@@ -51,7 +62,7 @@ def test_killed_worker_process_is_restarted_rejoins_and_is_recorded(fleet, tmp_p
     fleet.ssh(worker, f"kill -9 {victim}")
     code, output = _finish(run)
     assert code == 0, output[-3000:]
-    replacement = _main_pid(fleet, worker, "locust-worker@1.service")
+    replacement = _replacement_pid(fleet, worker, "locust-worker@1.service", victim)
     assert replacement not in (0, victim)
     record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
     kinds = {(e["kind"], e["host"]) for e in record["events"]}
