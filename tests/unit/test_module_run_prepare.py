@@ -432,6 +432,7 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
         "secrets_changed": True,
         "restarted": units,
         "sampler_started": True,
+        "sampler_written": False,
     }
     assert systemd.changes() == [
         ["systemctl", "restart", *units],
@@ -453,6 +454,22 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
 def test_a_fractional_interval_is_passed_as_written(host, systemd: FakeSystemd) -> None:
     prepare.prepare(params(host, sampler=sampler(interval=0.25)))
     assert "--interval=0.25" in systemd.changes()[-1]
+
+
+def test_the_sampler_script_is_written_from_its_content_once(host, systemd, tmp_path) -> None:
+    script = tmp_path / "bin" / "locust-cpu-sampler.py"
+    given = sampler(script=str(script), script_content="print('sampling')\n")
+    first = prepare.prepare(params(host, sampler=given))
+    assert first["sampler_written"] is True
+    assert script.read_text() == "print('sampling')\n"
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    assert systemd.changes()[-1][-5] == str(script)  # the script it wrote is the one it starts
+    systemd.active.add(f"locust-cpu-sampler-{RUN_ID}")
+    if os.geteuid() == 0:  # the file is root's only when the test runs as root
+        assert prepare.prepare(params(host, sampler=given))["sampler_written"] is False
+    script.write_text("tampered")
+    assert prepare.prepare(params(host, sampler=given))["sampler_written"] is True
+    assert script.read_text() == "print('sampling')\n"
 
 
 def test_an_active_sampler_is_not_started_twice(host, systemd: FakeSystemd) -> None:

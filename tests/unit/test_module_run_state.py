@@ -3,10 +3,12 @@ folder of the test's own; systemd and the boot id are given by the test."""
 
 from __future__ import annotations
 
+import grp
 import importlib.util
 import json
 import os
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -112,6 +114,41 @@ def test_start_counts_on_the_hosts_clock(state_dir: Path) -> None:
     assert before <= state["started"] <= time.time()
     assert state["created"] == state["started"]
     assert state["deadline"] == pytest.approx(state["started"] + 900)
+
+
+def test_start_writes_the_master_config_before_the_state_then_starts_the_unit(
+    state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "master.conf"
+    config.write_text("users = 1\n")  # an earlier run's
+    seen = []
+
+    def systemctl(argv, **_):
+        seen.append((argv, config.read_text(), (state_dir / "current").read_text().strip()))
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(state_module.subprocess, "run", systemctl)
+    group = grp.getgrgid(os.getegid()).gr_name
+    start(
+        state_dir,
+        "r1",
+        master_config={"path": str(config), "content": "users = 100\n", "group": group},
+        start_unit="locust-master.service",
+    )
+    assert seen == [(["systemctl", "start", "locust-master.service"], "users = 100\n", "r1")]
+    assert stat.S_IMODE(config.stat().st_mode) == 0o640
+
+
+def test_a_master_unit_that_does_not_start_fails_naming_its_journal(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        state_module.subprocess,
+        "run",
+        lambda argv, **_: subprocess.CompletedProcess(argv, 1, "", "Unit not found."),
+    )
+    with pytest.raises(state_module.StateError, match=r"journalctl -u locust-master\.service"):
+        start(state_dir, "r1", start_unit="locust-master.service")
 
 
 def test_a_run_id_is_used_once(state_dir: Path) -> None:

@@ -90,6 +90,11 @@ options:
         description: The sampler script.
         type: path
         required: true
+      script_content:
+        description:
+          - The script's text. When given, O(sampler.script) is (re)written with it (root, C(0755),
+            atomically) where it differs, so the sampler a run starts is always the controller's.
+        type: str
       out:
         description: The CSV file the sampler writes.
         type: path
@@ -152,6 +157,10 @@ restarted:
   returned: always
   type: list
   elements: str
+sampler_written:
+  description: Whether the sampler script was (or would be) written from O(sampler.script_content).
+  returned: always
+  type: bool
 sampler_started:
   description: Whether the sampler was (or would be) started; false when none was asked for
     or a unit of its name was already active.
@@ -444,6 +453,21 @@ def sampler_argv(sampler):
     ]
 
 
+def sampler_script(sampler, check_mode=False):
+    """Whether the sampler script was (or would be) written from its given content."""
+    content = (sampler or {}).get("script_content")
+    if content is None:
+        return False
+    data = content.encode()
+    held, st = read_regular_file(sampler["script"])
+    if held == data and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755:
+        return False
+    if not check_mode:
+        os.makedirs(os.path.dirname(sampler["script"]), mode=0o755, exist_ok=True)
+        write_atomically(sampler["script"], data, 0, 0, 0o755)
+    return True
+
+
 def start_sampler(sampler, check_mode=False):
     """Whether the sampler was started (false when none is asked for or it is active)."""
     if not sampler:
@@ -490,6 +514,7 @@ def prepare(params, check_mode=False, result=None):
         secrets_changed=False,
         restarted=[],
         sampler_started=False,
+        sampler_written=False,
     )
     check_run_id(params["run_id"])
     pairs = check_secrets(params.get("secrets"))
@@ -508,6 +533,8 @@ def prepare(params, check_mode=False, result=None):
     result["restarted"] = restart_units(params.get("restart_units"), check_mode)
     result["changed"] |= bool(result["restarted"])
 
+    result["sampler_written"] = sampler_script(params.get("sampler"), check_mode)
+    result["changed"] |= result["sampler_written"]
     result["sampler_started"] = start_sampler(params.get("sampler"), check_mode)
     result["changed"] |= result["sampler_started"]
     return result
@@ -528,6 +555,7 @@ def main():
                 "options": {
                     "unit": {"type": "str", "required": True},
                     "script": {"type": "path", "required": True},
+                    "script_content": {"type": "str"},
                     "out": {"type": "path", "required": True},
                     "host": {"type": "str", "required": True},
                     "interval": {"type": "float", "required": True},

@@ -148,7 +148,7 @@ def number(row, key, kind):
     return kind(value) if math.isfinite(value) else kind(0)
 
 
-def wait_for_stop(unit, wait, poll=0.5):
+def wait_for_stop(unit, wait, poll=0.2):
     """Poll the unit until it is inactive or ``wait`` seconds passed; (active, entered)."""
     deadline = time.monotonic() + max(0.0, wait)
     active, entered = unit_state(unit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import grp
 import json
 import os
 import re
@@ -94,6 +95,27 @@ options:
     description: Why the run is stopped (O(action=stop)).
     type: str
     default: stopped
+  master_config:
+    description:
+      - The run's master config, written (root:O(master_config.group), C(0640), atomically) just
+        before the state file by O(action=start), so config, state and unit start are one call.
+    type: dict
+    suboptions:
+      path:
+        description: Where the master unit reads its config; its folder must exist.
+        type: path
+        required: true
+      content:
+        description: The config's text.
+        type: str
+        required: true
+      group:
+        description: The config file's group (the Locust processes' group).
+        type: str
+        default: locust
+  start_unit:
+    description: With O(action=start), the unit to start once the state is written (the master).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -314,14 +336,16 @@ def _number(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def write_new(dir_fd, name, data, replace):
+def write_new(dir_fd, name, data, replace, mode=0o644, gid=-1):
     """Write ``name`` in the folder atomically; without ``replace`` it must not exist yet."""
     tmp = f".{name}.{os.getpid()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, 0o644, dir_fd=dir_fd)
+    fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
     try:
         try:
-            os.fchmod(fd, 0o644)
+            if gid != -1:
+                os.fchown(fd, -1, gid)
+            os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -364,8 +388,36 @@ def new_state(params, now, boot):
     }
 
 
+def write_master_config(config):
+    """Write the run's master config (root:<group>, 0640, atomically) in its existing folder."""
+    folder, name = os.path.split(config["path"])
+    try:
+        gid = grp.getgrnam(config["group"]).gr_gid
+    except KeyError:
+        raise StateError(
+            f"there is no group {config['group']!r} on this host; run site.yml"
+        ) from None
+    dir_fd = os.open(folder, DIR_FLAGS)
+    try:
+        write_new(dir_fd, name, config["content"].encode("utf-8"), True, 0o640, gid)
+    finally:
+        os.close(dir_fd)
+
+
+def start_unit(unit):
+    proc = subprocess.run(
+        ["systemctl", "start", unit], capture_output=True, text=True, timeout=120, check=False
+    )
+    if proc.returncode != 0:
+        raise StateError(
+            f"systemctl start {unit} failed (exit {proc.returncode}): "
+            f"{proc.stderr.strip() or 'no message'}; see journalctl -u {unit}"
+        )
+
+
 def start(state_dir, params, now=None, check_mode=False):
-    """Record a run's start; (state, changed)."""
+    """Record a run's start (after writing its master config, when given; then start its
+    unit, when named); (state, changed)."""
     run_id = params.get("run_id") or ""
     check_run_id(run_id)
     if params.get("run_seconds_budget") is None:
@@ -389,6 +441,8 @@ def start(state_dir, params, now=None, check_mode=False):
             raise StateError(used)
         if check_mode:
             return state, True
+        if params.get("master_config"):
+            write_master_config(params["master_config"])
         data = (json.dumps(state, indent=2, sort_keys=True) + "\n").encode("utf-8")
         try:
             write_new(dir_fd, run_id + ".json", data, replace=False)
@@ -397,6 +451,8 @@ def start(state_dir, params, now=None, check_mode=False):
         write_new(dir_fd, "current", (run_id + "\n").encode("utf-8"), replace=True)
     finally:
         os.close(dir_fd)
+    if params.get("start_unit"):
+        start_unit(params["start_unit"])
     return state, True
 
 
@@ -513,6 +569,15 @@ def main():
             "run_dir": {"type": "str"},
             "run_seconds_budget": {"type": "float"},
             "reason": {"type": "str", "default": "stopped"},
+            "master_config": {
+                "type": "dict",
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True},
+                    "group": {"type": "str", "default": "locust"},
+                },
+            },
+            "start_unit": {"type": "str"},
         },
         required_if=[
             (

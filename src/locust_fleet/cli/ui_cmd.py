@@ -126,7 +126,7 @@ def _ui(args: argparse.Namespace) -> int:
                 console.print(f"[bold red]error:[/] {message}")
             console.print("ui: the UI master was not started")
             return int(ExitCode.ERROR)
-        run_id = (outcome.facts.get("localhost", {}).get("_locust_run_info") or {}).get("id")
+        run_id = (outcome.facts.get("localhost", {}).get("locust_run_info") or {}).get("id")
         console.print(f"ui: run {run_id} is waiting for you in the web UI")
     if args.no_forward:
         return 0

@@ -1,0 +1,202 @@
+"""The run's controller preflight in one task: arguments, inventory shape, secrets, plan,
+run id and results folder, checked before anything on the fleet is touched.
+
+It returns the run as the fact ``locust_run_info`` (id, seconds, created_epoch,
+user_classes, plan, spec): what the fleet's plays, the state file and run.json use.
+Each refusal names the problem and the fix; nothing has changed anywhere when it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.fleet.locust.plugins.filter.locust_run import locust_duration_seconds
+from ansible_collections.fleet.locust.plugins.module_utils.locust_plan import (
+    DEFAULT_EXCLUDE,
+    PlanError,
+    read_plan,
+)
+
+ARGS = {
+    "users": {"type": "raw", "required": True},
+    "spawn_rate": {"type": "raw", "required": True},
+    "run_time": {"type": "raw", "required": True},
+    "tags": {"type": "raw", "default": []},
+    "exclude_tags": {"type": "raw", "default": []},
+    "extra_args": {"type": "raw", "default": {}},
+    "secret_env": {"type": "dict", "default": {}, "no_log": True},
+    "secret_env_from": {"type": "list", "elements": "str", "default": []},
+    "plan": {"type": "str", "default": ""},
+    "plan_name": {"type": "str", "default": ""},
+    "plan_exclude": {"type": "list", "elements": "str", "default": DEFAULT_EXCLUDE},
+    "run_id": {"type": "str", "default": ""},
+    "results_dir": {"type": "path", "required": True},
+    "masters": {"type": "list", "elements": "str", "default": []},
+    "workers": {"type": "list", "elements": "str", "default": []},
+    "target_url": {"type": "str", "default": ""},
+    "checks": {"type": "list", "elements": "str", "default": []},
+    "allow_saturated": {"type": "bool", "default": False},
+}
+_WHOLE = re.compile(r"^[0-9]+$")
+_NUMBER = re.compile(r"^[0-9]*[.]?[0-9]+$")
+
+
+def check_numbers(args: dict) -> int:
+    """The run's seconds, once users, spawn rate, run time, tags and extra args are usable."""
+    users, rate = str(args["users"]), str(args["spawn_rate"])
+    if not (_WHOLE.match(users) and int(users) > 0):
+        raise AnsibleActionFail(
+            f"locust_users must be a whole number above 0 (got {users!r}), e.g. -e locust_users=50"
+        )
+    if not (_NUMBER.match(rate) and float(rate) > 0):
+        raise AnsibleActionFail(
+            f"locust_spawn_rate must be a number above 0 (got {rate!r}), "
+            "e.g. -e locust_spawn_rate=10"
+        )
+    seconds = locust_duration_seconds(args["run_time"])
+    if seconds <= 0:
+        raise AnsibleActionFail(
+            f"locust_run_time {str(args['run_time'])!r} is not a duration above 0: use seconds "
+            "or h/m/s, e.g. 90, 30s, 5m, 1h30m"
+        )
+    lists = all(isinstance(args[key], list) for key in ("tags", "exclude_tags"))
+    if not lists or not isinstance(args["extra_args"], dict):
+        raise AnsibleActionFail(
+            "locust_tags and locust_exclude_tags must be lists (e.g. -e "
+            '\'{"locust_tags": ["checkout"]}\'), '
+            "locust_extra_args a mapping of the plan's own arguments"
+        )
+    return seconds
+
+
+def check_inventory(masters: list, workers: list) -> None:
+    if len(masters) != 1 or not workers:
+        raise AnsibleActionFail(
+            f"The inventory needs exactly one host in group locust_master (it has {len(masters)}: "
+            f"{', '.join(masters) or 'none'}) and at least one in locust_workers (it has "
+            f"{len(workers)}); fix the inventory (see inventories/lab/hosts.yml)."
+        )
+
+
+def secret_names(secret_env: dict, secret_env_from: list) -> list[str]:
+    """Names of every secret of the run; those named from the environment must be set."""
+    missing = [name for name in secret_env_from if not os.environ.get(name)]
+    if missing:
+        one = len(missing) == 1
+        raise AnsibleActionFail(
+            f"{', '.join(missing)} {'is' if one else 'are'} not set in the controller's "
+            f"environment; export {'it' if one else 'them'} before the run, or give the value "
+            "through "
+            "locust_secret_env (Ansible Vault)."
+        )
+    return sorted(set(secret_env) | set(secret_env_from))
+
+
+def user_classes(locustfile: str) -> list[str]:
+    """Import the plan with the controller's Locust (the Python running Ansible)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", locustfile, "--list"],
+        cwd=os.path.dirname(locustfile),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    classes = [line.strip() for line in proc.stdout.splitlines() if re.match(r"^\s+\S", line)]
+    if proc.returncode != 0 or not classes:
+        said = [line for line in proc.stderr.splitlines() if line.strip()]
+        why = said[-1] if said else (proc.stdout.strip() or "no output")
+        raise AnsibleActionFail(
+            f"The plan {locustfile} cannot be used: {why}. Fix the locustfile (it must import and "
+            f"define at least one User class), check it with `locust -f {locustfile} --list`, "
+            "then run again."
+        )
+    return classes
+
+
+def results_root(path: str) -> str:
+    root = os.path.realpath(os.path.expanduser(path))
+    try:
+        os.makedirs(root, exist_ok=True)
+        writable = os.access(root, os.W_OK | os.X_OK)
+        why = "not writable"
+    except OSError as err:
+        writable, why = False, err.strerror
+    if not writable:
+        raise AnsibleActionFail(
+            f"The results folder {root} cannot be written ({why}); pass -e locust_results_dir=DIR "
+            "with a folder you can write."
+        )
+    return root
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=ARGS)
+        try:
+            from locust_fleet.record import ids
+        except ImportError as err:
+            raise AnsibleActionFail(
+                "the run needs the locust-fleet Python package on the controller, in the Python "
+                f"that runs ansible-playbook ({err}); pip install locust-fleet"
+            ) from None
+        seconds = check_numbers(args)
+        check_inventory(args["masters"], args["workers"])
+        secrets = secret_names(args["secret_env"], args["secret_env_from"])
+        plan_path = os.path.realpath(os.path.expanduser(args["plan"])) if args["plan"] else ""
+        try:
+            if not args["plan"] or not (os.path.isdir(plan_path) or plan_path.endswith(".py")):
+                raise PlanError("")
+            plan = read_plan(args["plan"], args["plan_name"], args["plan_exclude"])
+        except PlanError as err:
+            raise AnsibleActionFail(
+                f"The plan {(args['plan'] or '(none given)')!r} is not a plan folder or a .py "
+                f"locustfile on the controller (a relative path counts from {os.getcwd()}); "
+                f"pass -e locust_plan=locustfiles/website. {err}".strip()
+            ) from None
+        classes = user_classes(plan["locustfile"])
+        run_id = args["run_id"] or ids.new_run_id()
+        problem = ids.check_run_id(run_id)
+        if problem:
+            raise AnsibleActionFail(f"locust_run_id: {problem}.")
+        root = results_root(args["results_dir"])
+        if os.path.exists(os.path.join(root, run_id, "run.json")):
+            raise AnsibleActionFail(
+                f"run id {run_id} was used already: {root}/{run_id}/run.json exists; choose "
+                "another locust_run_id (--run-id), or none to get a new one. Nothing was started."
+            )
+        spec = {
+            "plan": args["plan"],
+            "user_classes": classes,
+            "users": int(str(args["users"])),
+            "spawn_rate": float(str(args["spawn_rate"])),
+            "run_time": str(args["run_time"]),
+            "run_seconds": seconds,
+            "tags": args["tags"],
+            "exclude_tags": args["exclude_tags"],
+            "extra_args": args["extra_args"],
+            "secret_env_names": secrets,
+            "target_url": args["target_url"],
+            "checks": args["checks"],
+            "allow_saturated": args["allow_saturated"],
+        }
+        info = {
+            "id": run_id,
+            "seconds": seconds,
+            "created_epoch": int(time.time()),
+            "user_classes": classes,
+            "results_root": root,
+            "plan": {key: plan[key] for key in ("name", "src", "rels", "sums", "manifest_sha256")},
+            "spec": spec,
+        }
+        result.update(changed=False, ansible_facts={"locust_run_info": info})
+        return result
