@@ -22,6 +22,10 @@ API::
 A check that cannot be evaluated on the data (unknown endpoint, no requests,
 percentile not reported) is a *failed* check with a message saying why: a CI
 gate must not pass on a typo.
+
+A run that made no request at all fails an implicit ``requests>0`` (exit 3) unless a
+check on the aggregated ``requests`` replaces it or ``--allow-no-requests`` accepts
+it: see :mod:`locust_fleet.outcome`.
 """
 
 from __future__ import annotations

@@ -102,6 +102,7 @@ def run(
     run_id: str | None = None,
     secret_env: Sequence[str] = (),
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     junit: str | Path | None = None,
     detach: bool = False,
     extravars: dict[str, Any] | None = None,
@@ -111,7 +112,8 @@ def run(
     """Run one distributed test, bring the results home, decide and write the reports.
 
     With ``detach`` it returns once the master runs the test; ``attach`` brings it home.
-    The checks and ``allow_saturated`` are kept with the run on the master either way.
+    The checks, ``allow_saturated`` and ``allow_no_requests`` are kept with the run on the
+    master either way.
     """
     try:
         parse_checks(checks)  # a typo in a check costs no load test
@@ -149,6 +151,7 @@ def run(
         "locust_run_id": chosen,
         "locust_run_checks": list(checks),
         "locust_run_allow_saturated": allow_saturated,
+        "locust_run_allow_no_requests": allow_no_requests,
         **(extravars or {}),
     }
     outcome = playbook(
@@ -163,7 +166,7 @@ def run(
         if outcome.ok:
             return RunResult(int(ExitCode.OK), chosen, run_dir, [], None, outcome, detached=True)
         return _nothing_home(outcome, chosen)
-    return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit)
+    return _finish(outcome, chosen, run_dir, checks, allow_saturated, allow_no_requests, junit)
 
 
 def attach(
@@ -173,6 +176,7 @@ def attach(
     results_dir: str | Path = "results",
     checks: Sequence[str] = (),
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     junit: str | Path | None = None,
     event_handler: EventHandler | None = None,
     playbook_name: str = "attach",
@@ -209,7 +213,9 @@ def attach(
             outcome.record_dir = keep
     if run_dir is None:
         return _nothing_home(outcome, None)
-    return _finish(outcome, chosen, run_dir, checks, allow_saturated, junit, kept=True)
+    return _finish(
+        outcome, chosen, run_dir, checks, allow_saturated, allow_no_requests, junit, kept=True
+    )
 
 
 def _nothing_home(outcome: PlaybookOutcome, run_id: str | None) -> RunResult:
@@ -224,6 +230,7 @@ def _finish(
     run_dir: Path,
     checks: Sequence[str],
     allow_saturated: bool,
+    allow_no_requests: bool,
     junit: str | Path | None,
     *,
     kept: bool = False,
@@ -235,6 +242,7 @@ def _finish(
     if kept:  # attach: the run's own checks first, then the ones given now
         checks = [*record.get("checks", []), *checks]
         allow_saturated = allow_saturated or bool(record.get("allow_saturated"))
+        allow_no_requests = allow_no_requests or bool(record.get("allow_no_requests"))
     errors = [record["error"]] if record.get("error") else []
     interactive = record.get("mode") == "ui"  # the UI's master ends by being stopped
     if record.get("stopped") and not interactive:
@@ -246,6 +254,7 @@ def _finish(
             run_dir,
             list(checks),
             allow_saturated=allow_saturated,
+            allow_no_requests=allow_no_requests,
             errors=errors,
             junit_path=junit,
         )

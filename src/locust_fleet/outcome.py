@@ -7,7 +7,9 @@ code   meaning
 1      the test had failed requests or exceptions in the plan (as Locust)
 2      usage or orchestration error (bad arguments, unreachable hosts, the
        master exited abnormally, results missing or malformed)
-3      a check failed
+3      a check failed, including the implicit ``requests>0``: a run that made
+       no request at all (not raised with ``allow_no_requests=True``, nor when
+       the user gave a check on the aggregated ``requests``)
 4      results untrustworthy: a load generator (worker or master) saturated
        its CPU; not raised with ``allow_saturated=True``
 =====  =======================================================================
@@ -24,6 +26,12 @@ Precedence when several apply: **2 > 4 > 3 > 1 > 0**.
   endpoint), that check *is* their tolerance for failed requests, so failed
   requests alone no longer give 1 (``fail_ratio<0.01`` passing with 0.5 %
   failures exits 0). Exceptions in the plan still give 1: no check covers them.
+- A run without a single request is judged by an implicit check ``requests>0``
+  (exit 3, as any failed check: nothing was measured, so nothing passed). A
+  check of the user's on the aggregated ``requests`` (``requests>=0``,
+  ``requests<10``...) replaces it, as their own statement of how many requests
+  a run makes; ``allow_no_requests`` (``--allow-no-requests``) accepts a plan
+  that makes none and says so.
 
 All reasons that applied are kept in :class:`Outcome` for the summary.
 """
@@ -32,7 +40,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
+from typing import Any
 
 from locust_fleet.checks import CheckResult
 from locust_fleet.results.model import RunResults
@@ -55,6 +64,14 @@ PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.OK,
 )
 FAILURE_METRICS = frozenset({"fail_ratio", "failures", "fail_rps"})
+REQUEST_METRICS = frozenset({"requests"})
+IMPLICIT_REQUESTS_CHECK = "requests>0"
+NO_REQUESTS = (
+    f"no requests were made: the implicit check {IMPLICIT_REQUESTS_CHECK} failed "
+    "(a plan that sends none: pass --allow-no-requests, or a check on requests such as "
+    "'requests>=0')"
+)
+NO_REQUESTS_ALLOWED = "no requests were made (allowed by --allow-no-requests)"
 _LOCUST_NORMAL_EXITS = frozenset({0, 1})
 
 
@@ -74,11 +91,46 @@ class Outcome:
         return f"exit {int(self.code)}: " + "; ".join(text.rstrip(".") for _, text in self.reasons)
 
 
+def _aggregated_check_on(check_results: Sequence[CheckResult], metrics: frozenset[str]) -> bool:
+    return any(r.check.endpoint is None and r.check.metric in metrics for r in check_results)
+
+
 def failures_covered(check_results: Sequence[CheckResult]) -> bool:
     """True when a check on the aggregated row states a tolerance for failed requests."""
-    return any(
-        r.check.endpoint is None and r.check.metric in FAILURE_METRICS for r in check_results
-    )
+    return _aggregated_check_on(check_results, FAILURE_METRICS)
+
+
+def requests_covered(check_results: Sequence[CheckResult]) -> bool:
+    """True when a check on the aggregated ``requests`` replaces the implicit ``requests>0``."""
+    return _aggregated_check_on(check_results, REQUEST_METRICS)
+
+
+def no_requests(results: RunResults) -> bool:
+    """True when the run made no request at all (the Aggregated row counts none)."""
+    return results.aggregated.request_count == 0
+
+
+class RequestsCheck(Enum):
+    """Where the implicit ``requests>0`` stands for one run."""
+
+    PASSED = "passed"  # the run made requests
+    FAILED = "failed"  # none, and nothing accepts that: exit 3
+    ALLOWED = "allowed"  # none, accepted by allow_no_requests
+    REPLACED = "replaced"  # a check on the aggregated requests judges instead
+
+
+def requests_check(
+    results: RunResults,
+    check_results: Sequence[CheckResult] = (),
+    *,
+    allow_no_requests: bool = False,
+) -> RequestsCheck:
+    """The implicit ``requests>0`` check, as decide, summary.md and junit.xml all see it."""
+    if requests_covered(check_results):
+        return RequestsCheck.REPLACED
+    if not no_requests(results):
+        return RequestsCheck.PASSED
+    return RequestsCheck.ALLOWED if allow_no_requests else RequestsCheck.FAILED
 
 
 def decide(
@@ -87,6 +139,7 @@ def decide(
     verdict: SaturationVerdict | None = None,
     *,
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     errors: Sequence[str] = (),
 ) -> Outcome:
     """The exit code and every reason for it.
@@ -111,6 +164,11 @@ def decide(
                 reasons.append((ExitCode.OK, "generator saturated (allowed by --allow-saturated)"))
             else:
                 reasons.append((ExitCode.SATURATED, verdict.summary()))
+        implicit = requests_check(results, check_results, allow_no_requests=allow_no_requests)
+        if implicit is RequestsCheck.FAILED:
+            reasons.append((ExitCode.CHECK_FAILED, NO_REQUESTS))
+        elif implicit is RequestsCheck.ALLOWED:
+            reasons.append((ExitCode.OK, NO_REQUESTS_ALLOWED))
         for result in check_results:
             if not result.passed:
                 reasons.append((ExitCode.CHECK_FAILED, f"check failed: {result.message}"))
@@ -139,11 +197,7 @@ def exit_code(
     results: RunResults | None,
     check_results: Sequence[CheckResult] = (),
     verdict: SaturationVerdict | None = None,
-    *,
-    allow_saturated: bool = False,
-    errors: Sequence[str] = (),
+    **options: Any,
 ) -> int:
-    """Just the number (see :func:`decide`)."""
-    return int(
-        decide(results, check_results, verdict, allow_saturated=allow_saturated, errors=errors).code
-    )
+    """Just the number: :func:`decide`'s code, with the same keyword options."""
+    return int(decide(results, check_results, verdict, **options).code)

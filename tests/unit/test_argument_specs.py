@@ -96,3 +96,48 @@ def test_role_has_a_readme_naming_every_variable(role):
     text = readme.read_text()
     undocumented = [key for key in defaults(role) if f"`{key}`" not in text]
     assert not undocumented, f"{role}/README.md does not mention {undocumented}"
+
+
+# ---- the run roles: one argument spec per entry point ----------------------------------------
+
+RUN_ROLES = ["locust_run", "locust_ui"]
+
+
+def entry_points(role: str) -> dict:
+    spec = yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())
+    return spec["argument_specs"]
+
+
+def tasks_files(role: str) -> set[str]:
+    return {p.stem for p in (ROLES_DIR / role / "tasks").glob("*.yml")}
+
+
+@pytest.mark.parametrize("role", [*RUN_ROLES, "locust_common"])
+def test_every_entry_point_has_a_task_file_and_its_options_a_type_and_description(role):
+    for name, entry in entry_points(role).items():
+        assert name in tasks_files(role), f"{role}: entry point {name} has no tasks/{name}.yml"
+        assert entry.get("short_description"), f"{role}:{name} has no short_description"
+        for key, option in (entry.get("options") or {}).items():
+            assert option.get("type") and option.get("description"), f"{role}:{name}:{key}"
+
+
+@pytest.mark.parametrize("role", RUN_ROLES)
+def test_every_default_is_an_option_of_an_entry_point_with_the_same_default(role):
+    options = {}
+    for entry in entry_points(role).values():
+        options.update(entry.get("options") or {})
+    for key, value in defaults(role).items():
+        assert key in options, f"{role}: {key} is in no entry point's spec"
+        assert options[key].get("default") == value, f"{role}: {key} default differs from its spec"
+
+
+def test_the_ui_shares_the_runs_defaults():
+    run, ui = defaults("locust_run"), defaults("locust_ui")
+    shared = set(run) & set(ui)
+    assert {"locust_plan", "locust_run_claim_grace", "locust_base_dir"} <= shared
+    assert {k: run[k] for k in shared} == {k: ui[k] for k in shared}
+
+
+def test_the_internal_role_has_no_defaults_and_refuses_direct_use():
+    assert not (ROLES_DIR / "locust_common" / "defaults").exists() or not defaults("locust_common")
+    assert "fail" in (ROLES_DIR / "locust_common" / "tasks" / "main.yml").read_text()

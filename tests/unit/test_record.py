@@ -149,21 +149,34 @@ def test_the_record_has_numbers_as_numbers_and_reads_back(tmp_path: Path) -> Non
     assert data["parameters"]["secret_env_names"] == ["A", "B"]
     assert data["master_exit_code"] == 0 and data["workers_connected"] == 4
     assert data["checks"] == ["p95<500"] and data["allow_saturated"] is True
+    assert data["allow_no_requests"] is False  # not in the spec: the default
     assert data["started_at"] == "2025-12-01T09:56:50+00:00"
     meta = read_run_json(tmp_path / "run.json")
     assert meta.duration_s == 25.5 and meta.worker_processes == {"w1": 2, "w2": 2}
 
 
-def test_a_master_killed_by_a_signal_has_no_exit_code(tmp_path: Path) -> None:
-    state = _state(exit={"code": "killed", "status": "TERM", "result": "success"})
-    record = build_record(
-        tmp_path,
+def _ended(run_dir: Path, state: dict):
+    """The record of an ended run on master m1, with nothing fetched."""
+    return build_record(
+        run_dir,
         run_id="r1",
         hosts=RecordHosts("m1"),
         state=state,
         phase="ended",
         locust_version=None,
     )
+
+
+def test_the_record_keeps_allow_no_requests_from_the_spec(tmp_path: Path) -> None:
+    state = _state()
+    state["spec"]["allow_no_requests"] = True  # run --allow-no-requests: attach applies it
+    record = _ended(tmp_path, state)
+    assert record.allow_no_requests is True and record.to_dict()["allow_no_requests"] is True
+
+
+def test_a_master_killed_by_a_signal_has_no_exit_code(tmp_path: Path) -> None:
+    state = _state(exit={"code": "killed", "status": "TERM", "result": "success"})
+    record = _ended(tmp_path, state)
     assert record.master_exit_code is None and record.master_unit_result == "success"
 
 

@@ -129,14 +129,16 @@ def test_junit_has_a_case_per_check_and_for_saturation() -> None:
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
     assert suite.get("name") == "locust-fleet.20261128T123751Z-distributed"
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("5", "1", "0")
     cases = junit_cases(root)
     assert list(cases) == [
         "locust-fleet.checks/fail_ratio<0.2",
         "locust-fleet.checks/p95<0.001",
         "locust-fleet.checks/GET /about:p99<1000",
         "locust-fleet.saturation/load generators not saturated",
+        "locust-fleet.requests/at least one request",  # the implicit requests>0: passed
     ]
+    assert cases["locust-fleet.requests/at least one request"].find("*") is None
     failure = cases["locust-fleet.checks/p95<0.001"].find("failure")
     assert failure is not None
     assert failure.get("message") == "p95 on Aggregated was 9 ms; required < 0.001 ms: FAILED"

@@ -1,8 +1,11 @@
 """The run's controller preflight in one task: arguments, inventory shape, secrets, plan,
 run id and results folder, checked before anything on the fleet is touched.
 
-It returns the run as the fact ``locust_run_info`` (id, seconds, created_epoch,
-user_classes, plan, spec): what the fleet's plays, the state file and run.json use.
+It returns the run as the fact ``locust_run_info``: its id and mode, seconds, the
+user classes, the plan's files and manifest hash, its folders (results_dir on the
+controller, run_dir on the hosts), sampler unit, deadline and claim hold, who started
+it, and the spec kept in its state file. The fleet's plays, the state file and
+run.json use it; roles/locust_common/meta/argument_specs.yml documents it.
 Each refusal names the problem and the fix; nothing has changed anywhere when it fails.
 """
 
@@ -42,6 +45,14 @@ ARGS = {
     "target_url": {"type": "str", "default": ""},
     "checks": {"type": "list", "elements": "str", "default": []},
     "allow_saturated": {"type": "bool", "default": False},
+    "allow_no_requests": {"type": "bool", "default": False},
+    "mode": {"type": "str", "choices": ["headless", "ui"], "default": "headless"},
+    # Where runs live on the hosts, and the waits that bound a run (the fleet's settings).
+    "data_dir": {"type": "path", "default": "/var/lib/locust"},
+    "expect_workers_timeout": {"type": "int", "default": 60},
+    "stop_timeout": {"type": "int", "default": 10},
+    "grace": {"type": "int", "default": 60},
+    "claim_grace": {"type": "int", "default": 300},
 }
 _WHOLE = re.compile(r"^[0-9]+$")
 _NUMBER = re.compile(r"^[0-9]*[.]?[0-9]+$")
@@ -188,13 +199,24 @@ class ActionModule(ActionBase):
             "target_url": args["target_url"],
             "checks": args["checks"],
             "allow_saturated": args["allow_saturated"],
+            "allow_no_requests": args["allow_no_requests"],
         }
+        # Upper bound of the run on the fleet: the workers' wait, run time, stop timeout, grace.
+        deadline = args["expect_workers_timeout"] + seconds + args["stop_timeout"] + args["grace"]
         info = {
             "id": run_id,
+            "mode": args["mode"],
             "seconds": seconds,
             "created_epoch": int(time.time()),
             "user_classes": classes,
             "results_root": root,
+            "results_dir": os.path.join(root, run_id),
+            "run_dir": os.path.join(args["data_dir"], "runs", run_id),
+            # One transient unit per run: a sampler of an earlier, crashed run never blocks it.
+            "sampler_unit": f"locust-cpu-sampler-{run_id}",
+            "deadline_seconds": deadline,
+            "claim_hold_seconds": args["claim_grace"] + deadline + 120,
+            "by": f"{os.environ.get('USER') or 'someone'}@{os.uname().nodename}",
             "plan": {key: plan[key] for key in ("name", "src", "rels", "sums", "manifest_sha256")},
             "spec": spec,
         }

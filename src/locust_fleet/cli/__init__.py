@@ -1,7 +1,8 @@
 """The `locust-fleet` command: a thin layer over the library.
 
 Exit codes: 0 pass; 1 the test had failed requests; 2 usage or orchestration
-error; 3 a check failed; 4 a load generator saturated (unless --allow-saturated).
+error; 3 a check failed, or the run made no request (the implicit requests>0,
+unless --allow-no-requests); 4 a load generator saturated (unless --allow-saturated).
 """
 
 from __future__ import annotations

@@ -69,18 +69,32 @@ def _handle(args: argparse.Namespace) -> int:
     if args.verb == "stop":
         _say_what_stopped(outcome, console)
     if args.verb == "status":
-        # Set on localhost by a delegated set_fact, whose event names the inventory host.
-        reports = [
-            f["_locust_run_status_report"]
+        statuses = [
+            f["locust_run_host_status"]
             for f in outcome.facts.values()
-            if f.get("_locust_run_status_report")
+            if f.get("locust_run_host_status")
         ]
-        report = reports[-1] if reports else None
-        if report:
-            make_console().print(report)
+        for status in sorted(statuses, key=lambda s: s["host"]):
+            make_console().print(status_line(status), highlight=False, markup=False)
     changed = sum((outcome.stats.get("changed") or {}).values())
     console.print(f"{args.verb}: {'ok' if outcome.ok else 'failed'} ({changed} changed)")
     return 0 if outcome.ok else int(ExitCode.ERROR)
+
+
+def status_line(status: dict) -> str:
+    """One host of `locust-fleet status`, from the fact locust_run_host_status."""
+    active, units = status.get("active") or [], status.get("units") or []
+    names = ", ".join(active) or "none"
+    line = f"{status['host']}: {len(active)}/{len(units)} Locust units active ({names})"
+    if status.get("run"):
+        p = status.get("progress") or {}
+        which = "run" if status.get("phase") == "running" else "last run"
+        line += (
+            f"; {which} {status['run']}: {status.get('phase')}, workers {p.get('workers')}, "
+            f"users {p.get('users')}, {p.get('rps')} req/s, {p.get('requests')} requests, "
+            f"{p.get('failures')} failed"
+        )
+    return line
 
 
 def _say_what_stopped(outcome, console) -> None:

@@ -12,6 +12,7 @@ from ..report.analyse import analyse
 from ..report.console import print_summary
 from ..results import ResultsError
 from .consoles import make_console
+from .run_cmd import ALLOW_NO_REQUESTS_HELP
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -20,6 +21,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     report.add_argument("--check", action="append", default=[], metavar="EXPR")
     report.add_argument("--junit", type=Path)
     report.add_argument("--allow-saturated", action="store_true")
+    report.add_argument("--allow-no-requests", action="store_true", help=ALLOW_NO_REQUESTS_HELP)
     report.set_defaults(handler=_report)
     compare = verbs.add_parser("compare", help="per-endpoint deltas between two runs")
     compare.add_argument("run_a", type=Path, help="the baseline run folder")
@@ -37,7 +39,11 @@ def _report(args: argparse.Namespace) -> int:
     console = make_console(stderr=True)
     try:
         a = analyse(
-            args.run_dir, args.check, allow_saturated=args.allow_saturated, junit_path=args.junit
+            args.run_dir,
+            args.check,
+            allow_saturated=args.allow_saturated,
+            allow_no_requests=args.allow_no_requests,
+            junit_path=args.junit,
         )
     except (ResultsError, CheckSyntaxError) as err:
         console.print(f"[bold red]error:[/] {err}")

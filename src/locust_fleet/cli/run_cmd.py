@@ -12,6 +12,11 @@ from ..report.console import print_summary
 from ..runner.progress import Progress
 from .consoles import make_console
 
+ALLOW_NO_REQUESTS_HELP = (
+    "do not fail (exit 3, the implicit check requests>0) when the run made no request: "
+    "a plan that only exchanges messages or prints"
+)
+
 
 def register(verbs: argparse._SubParsersAction) -> None:
     run = verbs.add_parser(
@@ -60,10 +65,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="do not fail (exit 4) when a load generator saturated",
     )
     run.add_argument(
+        "--allow-no-requests",
+        action="store_true",
+        help=ALLOW_NO_REQUESTS_HELP,
+    )
+    run.add_argument(
         "--detach",
         action="store_true",
         help="return once the master runs the test; `locust-fleet attach` follows it and "
-        "brings it home (the checks and --allow-saturated are kept with the run)",
+        "brings it home (the checks, --allow-saturated and --allow-no-requests are kept "
+        "with the run)",
     )
     run.set_defaults(handler=_handle)
 
@@ -94,6 +105,11 @@ def register_attach(verbs: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not fail (exit 4) when a load generator saturated",
     )
+    attach.add_argument(
+        "--allow-no-requests",
+        action="store_true",
+        help=ALLOW_NO_REQUESTS_HELP,
+    )
     attach.set_defaults(handler=_handle_attach)
 
 
@@ -122,6 +138,7 @@ def _handle(args: argparse.Namespace) -> int:
             run_id=args.run_id,
             secret_env=args.secret_env,
             allow_saturated=args.allow_saturated,
+            allow_no_requests=args.allow_no_requests,
             junit=args.junit,
             detach=args.detach,
             event_handler=progress,
@@ -151,6 +168,7 @@ def _handle_attach(args: argparse.Namespace) -> int:
             results_dir=args.results,
             checks=args.check,
             allow_saturated=args.allow_saturated,
+            allow_no_requests=args.allow_no_requests,
             junit=args.junit,
             event_handler=progress,
         )

@@ -20,6 +20,7 @@ from ..report.console import print_summary
 from ..runner.progress import Progress
 from ..ui import Forward, ForwardError, free_local_port, master_ssh_target
 from .consoles import make_console
+from .run_cmd import ALLOW_NO_REQUESTS_HELP
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -58,6 +59,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     fetch.add_argument("--results", type=Path, default=Path("results"), help="default ./results")
     fetch.add_argument("--check", action="append", default=[], metavar="EXPR")
     fetch.add_argument("--allow-saturated", action="store_true")
+    fetch.add_argument("--allow-no-requests", action="store_true", help=ALLOW_NO_REQUESTS_HELP)
     _extra_var_argument(fetch)
     fetch.set_defaults(handler=_fetch)
 
@@ -172,6 +174,7 @@ def _fetch(args: argparse.Namespace) -> int:
             results_dir=args.results,
             checks=args.check,
             allow_saturated=args.allow_saturated,
+            allow_no_requests=args.allow_no_requests,
             event_handler=progress,
             playbook_name="ui_stop",
             extravars=extravars,

@@ -143,6 +143,7 @@ def build_record(
         ended_at=ended,
         checks=[str(c) for c in spec.get("checks") or []],
         allow_saturated=bool(spec.get("allow_saturated")),
+        allow_no_requests=bool(spec.get("allow_no_requests")),
         locust_version=locust_version,
         plan_manifest_sha256=state.get("manifest_sha256"),
         controller=str(state.get("controller") or ""),

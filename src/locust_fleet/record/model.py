@@ -56,6 +56,7 @@ class RunRecord:
     ended_at: str | None = None
     checks: list[str] = field(default_factory=list)  # kept with the run: attach applies them
     allow_saturated: bool = False
+    allow_no_requests: bool = False
     locust_version: str | None = None
     plan_manifest_sha256: str | None = None
     controller: str = ""

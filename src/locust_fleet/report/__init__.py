@@ -5,7 +5,8 @@ API (what the CLI calls)::
     from locust_fleet.report import write_reports, print_summary
 
     paths = write_reports(run_dir, results, check_results, verdict,
-                          outcome=outcome, allow_saturated=False)
+                          outcome=outcome, allow_saturated=False,
+                          allow_no_requests=False)
     paths.summary_md, paths.junit_xml, paths.charts_png   # pathlib.Path each
     print_summary(console, results, check_results, verdict, outcome)
 

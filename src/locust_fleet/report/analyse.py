@@ -1,7 +1,7 @@
 """One call from a run folder to a decision and its reports (what ``run`` and
 ``report`` both do once the results are home).
 
-    analysis = analyse(run_dir, ["p95<500"], allow_saturated=False)
+    analysis = analyse(run_dir, ["p95<500"], allow_saturated=False, allow_no_requests=False)
     analysis.outcome.code          # the exit code (see locust_fleet.outcome)
     analysis.paths.summary_md      # the reports written into run_dir
 
@@ -44,6 +44,7 @@ def analyse(
     checks: Sequence[str | Check] = (),
     *,
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     errors: Sequence[str] = (),
     junit_path: str | Path | None = None,
     cpu_threshold: float = DEFAULT_CPU_THRESHOLD,
@@ -58,7 +59,12 @@ def analyse(
     check_results = tuple(evaluate_checks(results, checks))
     verdict = verdict_for(results, cpu_threshold=cpu_threshold, max_fraction=max_fraction)
     outcome = decide(
-        results, check_results, verdict, allow_saturated=allow_saturated, errors=errors
+        results,
+        check_results,
+        verdict,
+        allow_saturated=allow_saturated,
+        allow_no_requests=allow_no_requests,
+        errors=errors,
     )
     paths = write_reports(
         run_dir,
@@ -67,6 +73,7 @@ def analyse(
         verdict,
         outcome=outcome,
         allow_saturated=allow_saturated,
+        allow_no_requests=allow_no_requests,
         junit_path=junit_path,
     )
     return Analysis(results, check_results, verdict, outcome, paths)

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from locust_fleet.checks import CheckResult, format_value
-from locust_fleet.outcome import Outcome
+from locust_fleet.outcome import Outcome, no_requests
 from locust_fleet.report.tables import (
     CPU_HEADERS,
     ENDPOINT_HEADERS,
@@ -28,7 +28,14 @@ from locust_fleet.saturation import SaturationVerdict
 
 
 def endpoint_table(results: RunResults) -> Table:
-    table = Table(title=f"Run {results.run_id}", title_justify="left")
+    """The endpoints and the Aggregated row; an empty run says so under the table."""
+    table = Table(
+        title=f"Run {results.run_id}",
+        title_justify="left",
+        caption="No requests were made." if no_requests(results) else None,
+        caption_justify="left",
+        caption_style="bold yellow",
+    )
     for index, header in enumerate(ENDPOINT_HEADERS):
         table.add_column(header, justify="left" if index == 0 else "right", no_wrap=index == 0)
     rows = endpoint_rows(results)

@@ -8,6 +8,10 @@ GitHub Actions reporters and Azure DevOps all read). Test cases:
 - ``locust-fleet.saturation`` / ``load generators not saturated``: ``<failure>``
   when a worker or the master saturated, ``<skipped>`` when that was allowed or
   not measured.
+- ``locust-fleet.requests`` / ``at least one request``: the implicit
+  ``requests>0`` check, present unless a check on the aggregated ``requests``
+  replaces it; a ``<failure>`` when the run made no request, ``<skipped>`` when
+  that was allowed (``--allow-no-requests``).
 - ``locust-fleet.requests`` / ``no failed requests``: present when exit code 1
   can apply, i.e. unless a check on the aggregated failures covers them; a
   ``<failure>`` when requests failed or the plan raised exceptions. This keeps the
@@ -20,7 +24,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from locust_fleet.checks import CheckResult
-from locust_fleet.outcome import failures_covered
+from locust_fleet.outcome import (
+    NO_REQUESTS,
+    NO_REQUESTS_ALLOWED,
+    RequestsCheck,
+    failures_covered,
+    requests_check,
+)
 from locust_fleet.results.model import RunResults
 from locust_fleet.saturation import SaturationVerdict
 
@@ -44,6 +54,7 @@ def render_junit(
     verdict: SaturationVerdict | None = None,
     *,
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
 ) -> str:
     """The text of ``junit.xml`` (UTF-8, with an XML declaration)."""
     meta = results.metadata
@@ -94,6 +105,14 @@ def render_junit(
             for p in verdict.processes
         )
         _fail(case, "GeneratorSaturated", verdict.summary(), detail)
+
+    implicit = requests_check(results, check_results, allow_no_requests=allow_no_requests)
+    if implicit is not RequestsCheck.REPLACED:
+        case = _case(suite, f"{SUITE_PREFIX}.requests", "at least one request")
+        if implicit is RequestsCheck.ALLOWED:
+            ET.SubElement(case, "skipped", {"message": NO_REQUESTS_ALLOWED})
+        elif implicit is RequestsCheck.FAILED:
+            _fail(case, "NoRequests", NO_REQUESTS)
 
     if not failures_covered(check_results):
         agg = results.aggregated

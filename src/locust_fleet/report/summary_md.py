@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from locust_fleet.checks import CheckResult, format_value
-from locust_fleet.outcome import Outcome
+from locust_fleet.outcome import (
+    IMPLICIT_REQUESTS_CHECK,
+    Outcome,
+    RequestsCheck,
+    no_requests,
+    requests_check,
+)
 from locust_fleet.report.tables import (
     CPU_HEADERS,
     ENDPOINT_HEADERS,
@@ -119,6 +125,19 @@ def _saturation(verdict: SaturationVerdict | None, allow_saturated: bool) -> lis
     return [*lines, _table(CPU_HEADERS, rows, numeric=range(2, len(CPU_HEADERS) - 1))]
 
 
+def _no_requests(implicit: RequestsCheck) -> str:
+    """The line under an empty endpoints table."""
+    if implicit is RequestsCheck.ALLOWED:
+        return "**No requests were made** (allowed by --allow-no-requests)."
+    if implicit is RequestsCheck.REPLACED:
+        return "**No requests were made** (judged by the check on `requests` below)."
+    return (
+        f"**No requests were made**: the implicit check `{IMPLICIT_REQUESTS_CHECK}` failed. "
+        "For a plan that sends none, pass `--allow-no-requests` or a check on `requests`, "
+        "such as `requests>=0`."
+    )
+
+
 def _failures(results: RunResults) -> list[str]:
     lines: list[str] = []
     if results.failures:
@@ -155,6 +174,7 @@ def render_summary_md(
     outcome: Outcome | None = None,
     *,
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     charts_file: str | None = "charts.png",
 ) -> str:
     """The whole of ``summary.md`` as text."""
@@ -170,6 +190,9 @@ def render_summary_md(
             bold_last=True,
         ),
     ]
+    if no_requests(results):
+        implicit = requests_check(results, check_results, allow_no_requests=allow_no_requests)
+        lines += ["", _no_requests(implicit)]
     lines += _checks(check_results)
     lines += _saturation(verdict, allow_saturated)
     lines += _failures(results)

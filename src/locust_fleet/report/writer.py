@@ -36,6 +36,7 @@ def write_reports(
     *,
     outcome: Outcome | None = None,
     allow_saturated: bool = False,
+    allow_no_requests: bool = False,
     junit_path: str | Path | None = None,
 ) -> ReportPaths:
     """Write summary.md, junit.xml and charts.png into ``run_dir``; return their paths."""
@@ -49,13 +50,20 @@ def write_reports(
             verdict,
             outcome,
             allow_saturated=allow_saturated,
+            allow_no_requests=allow_no_requests,
             charts_file=CHARTS_PNG,
         ),
         encoding="utf-8",
     )
     junit = root / JUNIT_XML
     junit.write_text(
-        render_junit(results, check_results, verdict, allow_saturated=allow_saturated),
+        render_junit(
+            results,
+            check_results,
+            verdict,
+            allow_saturated=allow_saturated,
+            allow_no_requests=allow_no_requests,
+        ),
         encoding="utf-8",
     )
     extra = None

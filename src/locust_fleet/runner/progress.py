@@ -16,22 +16,21 @@ from typing import Any
 from rich.console import Console
 from rich.status import Status
 
-# Task file of roles/locust_run (and the provisioning roles) -> the phase a user sees.
+# Task file of roles/locust_run, locust_ui and locust_common (and the
+# provisioning roles) -> the phase a user sees. A file not named here (the
+# start and follow entry points, release) keeps the phase of what ran before.
 PHASES = {
+    "preflight": "preflight",
     "preflight_controller": "preflight",
     "preflight_fleet": "preflight",
-    "ui_preflight": "preflight",
     "deploy_plan": "deploying",
-    "start": "deploying",
+    "prepare": "deploying",
     "start_master": "starting",
-    "ui_master": "starting",
+    "master": "starting",
     "read_state": "attaching",
-    "follow": "running",
-    "follow_run": "running",
-    "stop_master": "stopping",
-    "ui_stop": "stopping",
+    "follow_step": "running",
+    "stop": "stopping",
     "collect": "fetching",
-    "release": "fetching",
     "record": "recording",
 }
 PROGRESS_ACTION = "fleet.locust.locust_run_progress"
