@@ -20,6 +20,7 @@ from .checks import CheckSyntaxError, parse_checks
 from .outcome import ExitCode
 from .record import check_run_id, new_run_id
 from .report.analyse import Analysis, analyse
+from .report.writer import preload_charts
 from .results import ResultsError
 from .runner import PlaybookOutcome, PlaybookRun, locate_content
 from .runner.ansible import EventHandler
@@ -154,6 +155,8 @@ def run(
         "locust_run_allow_no_requests": allow_no_requests,
         **(extravars or {}),
     }
+    if not detach:
+        preload_charts()
     outcome = playbook(
         "start_run" if detach else "run_test",
         inventory,
@@ -198,6 +201,7 @@ def attach(
         "locust_run_id": run_id or "",
         **(extravars or {}),
     }
+    preload_charts()
     with tempfile.TemporaryDirectory(prefix="locust-fleet-attach-") as tmp:
         outcome = playbook(
             playbook_name, inventory, variables, event_handler, artifact_dir=Path(tmp)

@@ -19,7 +19,6 @@ JUnit file elsewhere too (``--junit FILE``).
 """
 
 from locust_fleet.report.analyse import Analysis, analyse
-from locust_fleet.report.charts import render_charts
 from locust_fleet.report.console import (
     checks_table,
     endpoint_table,
@@ -46,7 +45,6 @@ __all__ = [
     "checks_table",
     "endpoint_table",
     "print_summary",
-    "render_charts",
     "render_junit",
     "render_summary_md",
     "saturation_table",

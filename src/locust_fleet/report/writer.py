@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from locust_fleet.checks import CheckResult
 from locust_fleet.outcome import Outcome
-from locust_fleet.report.charts import render_charts
 from locust_fleet.report.junit import render_junit
 from locust_fleet.report.summary_md import render_summary_md
 from locust_fleet.results.model import RunResults
@@ -18,6 +19,14 @@ from locust_fleet.saturation import SaturationVerdict
 SUMMARY_MD = "summary.md"
 JUNIT_XML = "junit.xml"
 CHARTS_PNG = "charts.png"
+
+
+def preload_charts() -> None:
+    """Import the chart renderer (matplotlib, about half a second of CPU) in the background,
+    while a playbook runs, so that the reports at the run's end do not wait for it."""
+    threading.Thread(
+        target=importlib.import_module, args=("locust_fleet.report.charts",), daemon=True
+    ).start()
 
 
 @dataclass(frozen=True)
@@ -72,5 +81,7 @@ def write_reports(
         extra.parent.mkdir(parents=True, exist_ok=True)
         if extra.resolve() != junit.resolve():
             shutil.copyfile(junit, extra)
+    from locust_fleet.report.charts import render_charts  # matplotlib: see preload_charts
+
     charts = render_charts(results, verdict, root / CHARTS_PNG)
     return ReportPaths(summary_md=summary, junit_xml=junit, charts_png=charts, extra_junit=extra)
