@@ -16,7 +16,8 @@ def _current_plans(fleet) -> dict[str, str]:
 
 def test_provision_without_a_plan_keeps_the_plan_the_fleet_runs(fleet, tmp_path):
     before = _current_plans(fleet)
-    assert all(path.endswith("/website") for path in before.values()), before
+    # A real plan is current (whichever an earlier test ran last), the same on every host.
+    assert len(set(before.values())) == 1 and not next(iter(before.values())).endswith("/_idle")
     done = cli("provision", "-i", str(fleet.inventory))  # ships the idle plan beside it
     assert done.returncode == 0, done.stderr[-3000:]
     assert _current_plans(fleet) == before  # the idle plan never replaces a real one
