@@ -130,6 +130,21 @@ def user_classes(locustfile: str) -> list[str]:
     return classes
 
 
+def usable_plan(given: str, name: str, exclude: list[str]) -> dict:
+    """The plan folder or .py locustfile read and hashed (module_utils/locust_plan.py)."""
+    path = os.path.realpath(os.path.expanduser(given)) if given else ""
+    if not path or not (os.path.isdir(path) or (os.path.isfile(path) and path.endswith(".py"))):
+        raise AnsibleActionFail(
+            f"The plan {(given or '(none given)')!r} is not a plan folder or a .py locustfile on "
+            f"the controller (a relative path counts from {os.getcwd()}); "
+            "pass -e locust_plan=locustfiles/website."
+        )
+    try:
+        return read_plan(given, name, exclude)
+    except PlanError as err:
+        raise AnsibleActionFail(f"The plan {given!r} cannot be used: {err}.") from None
+
+
 def results_root(path: str) -> str:
     root = os.path.realpath(os.path.expanduser(path))
     try:
@@ -163,17 +178,7 @@ class ActionModule(ActionBase):
         seconds = check_numbers(args)
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
-        plan_path = os.path.realpath(os.path.expanduser(args["plan"])) if args["plan"] else ""
-        try:
-            if not args["plan"] or not (os.path.isdir(plan_path) or plan_path.endswith(".py")):
-                raise PlanError("")
-            plan = read_plan(args["plan"], args["plan_name"], args["plan_exclude"])
-        except PlanError as err:
-            raise AnsibleActionFail(
-                f"The plan {(args['plan'] or '(none given)')!r} is not a plan folder or a .py "
-                f"locustfile on the controller (a relative path counts from {os.getcwd()}); "
-                f"pass -e locust_plan=locustfiles/website. {err}".strip()
-            ) from None
+        plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
         classes = user_classes(plan["locustfile"])
         run_id = args["run_id"] or ids.new_run_id()
         problem = ids.check_run_id(run_id)

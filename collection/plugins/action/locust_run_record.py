@@ -23,7 +23,6 @@ ARGS = {
     "error": {"type": "str", "default": ""},
     "stopped": {"type": "bool", "default": False},
     "fallback_state": {"type": "dict", "default": {}},
-    "spec_overrides": {"type": "dict", "default": {}},
 }
 
 
@@ -66,7 +65,6 @@ class ActionModule(ActionBase):
             locust_version=args["locust_version"],
             error=args["error"],
             stopped=args["stopped"],
-            spec_overrides=args["spec_overrides"],
             refused=refused,
         )
         built.write(run_dir / "run.json")

@@ -24,7 +24,6 @@ options:
   error: {description: The orchestration's own account of what went wrong (empty when nothing did)., type: str, default: ""}
   stopped: {description: The run was ended by a stop (stop.yml, the UI's fetch)., type: bool, default: false}
   fallback_state: {description: The run's state as last read from the master, used when its state file could not be fetched., type: dict, default: {}}
-  spec_overrides: {description: "Parameters that replace the run's own (an interactive run records what the UI started).", type: dict, default: {}}
 author: locust-fleet
 """
 

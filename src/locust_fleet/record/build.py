@@ -104,7 +104,6 @@ def build_record(
     locust_version: str | None,
     error: str = "",
     stopped: bool = False,
-    spec_overrides: Mapping[str, Any] | None = None,
     refused: Sequence[str] = (),
 ) -> RunRecord:
     """Everything run.json says, from the master's state file and the fetched logs."""
@@ -118,7 +117,6 @@ def build_record(
     spec = dict(state.get("spec") or {})
     if state.get("mode") == "ui":
         spec.update(ui_parameters(master_log))
-    spec.update(spec_overrides or {})
     journal_dir = run_dir / "journals"
     journals = (
         {p.stem: p.read_text(encoding="utf-8", errors="replace") for p in journal_dir.glob("*.log")}
