@@ -16,6 +16,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
     if os.geteuid() != 0:
         pytest.fail("integration tests boot the sandbox and need root: run `make test` as root")
     inventory = tmp_path_factory.mktemp("inventory") / "hosts.yml"
+    # Fresh hosts: a session sandbox left by an interrupted run still holds that run's
+    # state (run ids, plans, units), which the tests' fixed run ids would collide with.
+    SandboxHosts.remove_leftover(SESSION_SANDBOX, inventory)
     hosts = SandboxHosts.up(SESSION_SANDBOX, workers=2, inventory=inventory)
     yield hosts
     down = hosts.down()

@@ -56,6 +56,11 @@ class SandboxHosts:
         data = json.loads(proc.stdout)
         return cls(name, Path(data["inventory"]), Path(data["key"]), data["hosts"])
 
+    @staticmethod
+    def remove_leftover(name: str, inventory: Path) -> None:
+        proc = cli("sandbox", "down", "--name", name, "--inventory", str(inventory))
+        assert proc.returncode == 0, f"removing a leftover sandbox {name} failed:\n{proc.stderr}"
+
     def down(self) -> subprocess.CompletedProcess:
         return cli("sandbox", "down", "--name", self.name, "--inventory", str(self.inventory))
 
