@@ -22,6 +22,10 @@ FLEET_WIDE = [
     "locust_data_dir",
     "locust_master_port",
     "locust_version",
+    "locust_metrics_enabled",
+    "locust_metrics_port",
+    "locust_metrics_allowed_sources",
+    "locust_metrics_plugin",
 ]
 
 

@@ -433,6 +433,7 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
         "restarted": units,
         "sampler_started": True,
         "sampler_written": False,
+        "files_written": [],
     }
     assert systemd.changes() == [
         ["systemctl", "restart", *units],
@@ -470,6 +471,20 @@ def test_the_sampler_script_is_written_from_its_content_once(host, systemd, tmp_
     script.write_text("tampered")
     assert prepare.prepare(params(host, sampler=given))["sampler_written"] is True
     assert script.read_text() == "print('sampling')\n"
+
+
+def test_fleet_files_are_written_where_they_differ(host, systemd, tmp_path) -> None:
+    plugin = tmp_path / "bin" / "locust_fleet_shape_bound.py"
+    files = [{"path": str(plugin), "content": "# plugin\n"}]
+    first = prepare.prepare(params(host, files=files))
+    assert first["files_written"] == [str(plugin)] and first["changed"] is True
+    assert plugin.read_text() == "# plugin\n"
+    assert stat.S_IMODE(plugin.stat().st_mode) == 0o644
+    if os.geteuid() == 0:  # the file is root's only when the test runs as root
+        assert prepare.prepare(params(host, files=files))["files_written"] == []
+    plugin.write_text("tampered")
+    assert prepare.prepare(params(host, files=files))["files_written"] == [str(plugin)]
+    assert plugin.read_text() == "# plugin\n"
 
 
 def test_an_active_sampler_is_not_started_twice(host, systemd: FakeSystemd) -> None:

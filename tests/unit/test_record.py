@@ -212,3 +212,28 @@ def test_run_ids() -> None:
     assert check_run_id("nightly-1.2_a") is None
     for bad in ("", "-x", "a/b", "a b", "x" * 101, "../etc"):
         assert check_run_id(bad), bad
+
+
+SHAPED_CUT = Path(__file__).parents[1] / "data" / "runs" / "shaped_cut"
+
+
+def test_a_shaped_run_records_what_the_shape_ran_and_its_cut(tmp_path: Path) -> None:
+    for name in ("locust_stats_history.csv", "shape.json"):
+        (tmp_path / name).write_bytes((SHAPED_CUT / name).read_bytes())
+    state = _state()
+    state["spec"].update(
+        run_seconds=6, run_time="6s", shape={"class": "ThreeStages", "use_common_options": False}
+    )
+    record = _ended(tmp_path, state)
+    record.write(tmp_path / "run.json")
+    shape = read_run_json(tmp_path / "run.json").shape
+    assert shape is not None and shape.name == "ThreeStages"
+    assert (shape.peak_users, shape.seconds, shape.bound_seconds) == (6, 6, 6)
+    assert shape.cut_by_run_time is True and shape.uses_common_options is False
+
+
+def test_a_run_without_a_shape_records_none(tmp_path: Path) -> None:
+    record = _ended(tmp_path, _state())
+    assert record.shape is None and record.to_dict()["shape"] is None
+    record.write(tmp_path / "run.json")
+    assert read_run_json(tmp_path / "run.json").shape is None

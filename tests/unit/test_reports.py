@@ -285,3 +285,31 @@ def test_charts_mark_events(tmp_path: Path) -> None:
     marked = report(run, []).charts_png
     assert png_size(marked) == (1300, 1200)
     assert marked.read_bytes() != plain
+
+
+def test_a_shaped_run_is_summarised_by_what_the_shape_ran():
+    from locust_fleet.report.summary_md import load_line
+    from locust_fleet.results.model import RunHosts, RunMetadata, RunParameters, RunShape
+
+    def meta(shape):
+        return RunMetadata(
+            run_id="r1",
+            started_at=None,
+            ended_at=None,
+            parameters=RunParameters(plan="p", users=1, spawn_rate=1.0, run_time="30s"),
+            locust_version=None,
+            plan_manifest_sha256=None,
+            hosts=RunHosts(master="m1", workers=("w1",)),
+            workers_expected=1,
+            workers_connected=1,
+            master_exit_code=0,
+            shape=shape,
+        )
+
+    assert load_line(meta(None)) == "1 users at 1/s for 30s"
+    cut = load_line(meta(RunShape("Stages", False, 30, True, 100, 30)))
+    assert "`Stages` drove the run: up to 100 users over 30 s" in cut
+    assert "cut at the run time 30s" in cut and "-u and -r were not used" in cut
+    assert "1 users" not in cut
+    whole = load_line(meta(RunShape("Stages", True, 30, False, 6, 12)))
+    assert "ended by the shape itself" in whole and "-u 1 and -r 1 were given" in whole

@@ -11,10 +11,12 @@ Each refusal names the problem and the fix; nothing has changed anywhere when it
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -109,25 +111,46 @@ def secret_names(secret_env: dict, secret_env_from: list) -> list[str]:
     return sorted(set(secret_env) | set(secret_env_from))
 
 
-def user_classes(locustfile: str) -> list[str]:
-    """Import the plan with the controller's Locust (the Python running Ansible)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", locustfile, "--list"],
-        cwd=os.path.dirname(locustfile),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    classes = [line.strip() for line in proc.stdout.splitlines() if re.match(r"^\s+\S", line)]
-    if proc.returncode != 0 or not classes:
+# Run with the controller's Locust: the plan's User classes and its LoadTestShape, if any,
+# as Locust's own loader finds them (the first shape is the one Locust uses).
+_INTROSPECT = """
+import json, sys
+from locust.util.load_locustfile import load_locustfile
+users, shapes = load_locustfile(sys.argv[1])
+shape = shapes[0] if shapes else None
+found = {"user_classes": sorted(users), "shape": None if shape is None else {
+    "class": type(shape).__name__,
+    "use_common_options": bool(getattr(shape, "use_common_options", False))}}
+with open(sys.argv[2], "w") as out:
+    json.dump(found, out)
+"""
+
+
+def plan_classes(locustfile: str) -> dict:
+    """Import the plan with the controller's Locust (the Python running Ansible):
+    {"user_classes": [...], "shape": None or {"class", "use_common_options"}}."""
+    with tempfile.TemporaryDirectory(prefix="locust-fleet-plan-") as folder:
+        out = os.path.join(folder, "classes.json")
+        proc = subprocess.run(
+            [sys.executable, "-c", _INTROSPECT, locustfile, out],
+            cwd=os.path.dirname(locustfile),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = {}
+        if proc.returncode == 0 and os.path.isfile(out):
+            with open(out, encoding="utf-8") as handle:
+                found = json.load(handle)
+    if not found.get("user_classes"):
         said = [line for line in proc.stderr.splitlines() if line.strip()]
-        why = said[-1] if said else (proc.stdout.strip() or "no output")
+        why = said[-1] if said else "it defines no User class"
         raise AnsibleActionFail(
             f"The plan {locustfile} cannot be used: {why}. Fix the locustfile (it must import and "
             f"define at least one User class), check it with `locust -f {locustfile} --list`, "
             "then run again."
         )
-    return classes
+    return found
 
 
 def usable_plan(given: str, name: str, exclude: list[str]) -> dict:
@@ -179,7 +202,8 @@ class ActionModule(ActionBase):
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
-        classes = user_classes(plan["locustfile"])
+        found = plan_classes(plan["locustfile"])
+        classes, shape = found["user_classes"], found["shape"]
         run_id = args["run_id"] or ids.new_run_id()
         problem = ids.check_run_id(run_id)
         if problem:
@@ -205,6 +229,9 @@ class ActionModule(ActionBase):
             "checks": args["checks"],
             "allow_saturated": args["allow_saturated"],
             "allow_no_requests": args["allow_no_requests"],
+            # A LoadTestShape drives the run: -t bounds it; -u and -r reach it only when it
+            # reads Locust's common options (use_common_options).
+            "shape": shape,
         }
         # Upper bound of the run on the fleet: the workers' wait, run time, stop timeout, grace.
         deadline = args["expect_workers_timeout"] + seconds + args["stop_timeout"] + args["grace"]

@@ -74,6 +74,22 @@ options:
     type: list
     elements: str
     default: []
+  files:
+    description:
+      - Fleet files the run needs on this host (a Locust plugin loaded next to the plan, say),
+        each (re)written (root, C(0644), atomically) where its content differs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Where the file goes; its folder is created (C(0755)) when missing.
+        type: path
+        required: true
+      content:
+        description: The file's text.
+        type: str
+        required: true
   sampler:
     description:
       - The CPU sampler to start as a transient unit; none when omitted.
@@ -154,6 +170,11 @@ secrets_changed:
   type: bool
 restarted:
   description: The units restarted (or that would be), in the order given.
+  returned: always
+  type: list
+  elements: str
+files_written:
+  description: The paths of O(files) that were (or would be) written.
   returned: always
   type: list
   elements: str
@@ -453,19 +474,24 @@ def sampler_argv(sampler):
     ]
 
 
+def fleet_file(path, content, mode, check_mode=False):
+    """Whether a root-owned file of the fleet's was (or would be) written with ``content``."""
+    data = content.encode()
+    held, st = read_regular_file(path)
+    if held == data and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == mode:
+        return False
+    if not check_mode:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        write_atomically(path, data, 0, 0, mode)
+    return True
+
+
 def sampler_script(sampler, check_mode=False):
     """Whether the sampler script was (or would be) written from its given content."""
     content = (sampler or {}).get("script_content")
     if content is None:
         return False
-    data = content.encode()
-    held, st = read_regular_file(sampler["script"])
-    if held == data and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755:
-        return False
-    if not check_mode:
-        os.makedirs(os.path.dirname(sampler["script"]), mode=0o755, exist_ok=True)
-        write_atomically(sampler["script"], data, 0, 0, 0o755)
-    return True
+    return fleet_file(sampler["script"], content, 0o755, check_mode)
 
 
 def start_sampler(sampler, check_mode=False):
@@ -515,6 +541,7 @@ def prepare(params, check_mode=False, result=None):
         restarted=[],
         sampler_started=False,
         sampler_written=False,
+        files_written=[],
     )
     check_run_id(params["run_id"])
     pairs = check_secrets(params.get("secrets"))
@@ -533,6 +560,13 @@ def prepare(params, check_mode=False, result=None):
     result["restarted"] = restart_units(params.get("restart_units"), check_mode)
     result["changed"] |= bool(result["restarted"])
 
+    result["files_written"] = [
+        item["path"]
+        for item in params.get("files") or []
+        if fleet_file(item["path"], item["content"], 0o644, check_mode)
+    ]
+    result["changed"] |= bool(result["files_written"])
+
     result["sampler_written"] = sampler_script(params.get("sampler"), check_mode)
     result["changed"] |= result["sampler_written"]
     result["sampler_started"] = start_sampler(params.get("sampler"), check_mode)
@@ -550,6 +584,15 @@ def main():
             "secrets": {"type": "dict", "default": {}, "no_log": True},
             "secrets_path": {"type": "path", "default": "/etc/locust/secrets.env"},
             "restart_units": {"type": "list", "elements": "str", "default": []},
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True},
+                },
+            },
             "sampler": {
                 "type": "dict",
                 "options": {

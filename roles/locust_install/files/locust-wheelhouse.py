@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Build one controller wheelhouse (Locust and its dependencies for one Python version and
-architecture) and pack it into one archive, under an exclusive lock.
+"""Build one controller wheelhouse (Locust, prometheus-client and their dependencies for one
+Python version and architecture) and pack it into one archive, under an exclusive lock.
 
 Two playbooks on one controller (two engineers, or Molecule beside the tests) may build
 the same wheelhouse at once: the lock makes the second wait and then find it done, and
@@ -21,7 +21,7 @@ from pathlib import Path
 COMPLETE = ".complete"
 
 
-def pip_download(folder: Path, tag: str, requirement: str, platforms: list[str]) -> int:
+def pip_download(folder: Path, tag: str, requirements: list[str], platforms: list[str]) -> int:
     python_version, arch = tag.split()
     abi = "cp" + python_version.replace(".", "")
     command = [
@@ -30,7 +30,7 @@ def pip_download(folder: Path, tag: str, requirement: str, platforms: list[str])
         "--python-version", python_version, "--abi", abi, "--abi", "abi3", "--abi", "none",
         "--dest", str(folder),
         *(f"--platform={p.replace('{arch}', arch)}" for p in platforms),
-        requirement,
+        *requirements,
     ]  # fmt: skip
     return subprocess.run(command, check=False).returncode
 
@@ -48,7 +48,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", required=True, type=Path, help="the version's wheelhouse root")
     parser.add_argument("--tag", required=True, help='"X.Y arch", e.g. "3.11 x86_64"')
-    parser.add_argument("--requirement", required=True, help="e.g. locust==2.47.0")
+    parser.add_argument(
+        "--requirement", required=True, action="append", help="e.g. locust==2.47.0 (repeatable)"
+    )
     parser.add_argument("--platform", action="append", default=[], help="pip --platform tag")
     args = parser.parse_args()
     name = args.tag.replace(" ", "-")
@@ -57,7 +59,8 @@ def main() -> int:
     args.root.mkdir(parents=True, exist_ok=True)
     with open(args.root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        done = complete.is_file() and complete.read_text().strip() == args.requirement
+        wanted = "\n".join(args.requirement)
+        done = complete.is_file() and complete.read_text().strip() == wanted
         if done and archive.is_file():
             print("cached")
             return 0
@@ -66,7 +69,7 @@ def main() -> int:
             print(f"pip download for {args.tag} failed (exit {returncode})", file=sys.stderr)
             return returncode
         pack(folder, archive)
-        complete.write_text(args.requirement + "\n")
+        complete.write_text(wanted + "\n")
         print("built")
     return 0
 

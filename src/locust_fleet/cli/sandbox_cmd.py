@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
-from ..sandbox.image import ensure_image
+from ..sandbox.image import MONITOR_PACKAGES, ensure_image
 from ..sandbox.preflight import check_host
 from .consoles import make_console
 
@@ -28,7 +28,17 @@ def register(verbs: argparse._SubParsersAction) -> None:
     up = actions.add_parser("up", help="build the image if needed and boot the hosts")
     up.add_argument("--workers", type=int, default=2, help="worker hosts (default 2)")
     up.add_argument("--subnet", help="private /24 for the bridge (default 10.213.7.0/24)")
-    actions.add_parser("image", help="build (or find cached) the Debian image the hosts boot")
+    up.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also boot <name>-monitor: Prometheus (Debian's package, port 9090) scraping the "
+        "master's live metrics, in inventory group monitoring, with locust_metrics_enabled set "
+        "(an up without it removes that host)",
+    )
+    image = actions.add_parser(
+        "image", help="build (or find cached) the Debian image the hosts boot"
+    )
+    image.add_argument("--monitoring", action="store_true", help="also the monitoring host's image")
     actions.add_parser("status", help="show the hosts and whether they answer")
     actions.add_parser("down", help="stop every host and remove mounts, links and state")
     for action in actions.choices.values():
@@ -51,9 +61,12 @@ def _handle(args: argparse.Namespace) -> int:
         if args.action == "image":
             check_host()
             log(f"sandbox image: {ensure_image(log=log)}")
+            if args.monitoring:
+                monitor = ensure_image(log=log, extra_packages=MONITOR_PACKAGES)
+                log(f"monitoring image: {monitor}")
             return 0
         if args.action == "up":
-            sandbox.up(args.workers)
+            sandbox.up(args.workers, monitoring=args.monitoring)
         elif args.action == "down":
             sandbox.down()
             return 0

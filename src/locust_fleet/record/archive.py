@@ -27,6 +27,7 @@ MASTER_FILES = (
     "stats.json",
     "master.log",
     "state.json",
+    "shape.json",
 )
 MAX_MEMBER_BYTES = 1 << 30
 

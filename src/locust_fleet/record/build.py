@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..results.csvfiles import read_history
+from ..results.errors import ResultsError
 from .events import run_events, workers_connected
-from .model import RecordEvent, RecordHosts, RecordParameters, RunRecord
+from .model import RecordEvent, RecordHosts, RecordParameters, RecordShape, RunRecord
 
 CPU_HEADER = "timestamp,host,role,unit,pid,cpu_percent,wait_percent\n"
 
@@ -71,6 +73,46 @@ def ui_parameters(master_log: str) -> dict[str, Any]:
         "run_seconds": seconds,
         "run_time": f"{seconds}s",
     }
+
+
+def _history_span(run_dir: Path) -> tuple[int | None, int | None]:
+    """(most users at once, seconds from first to last row) of the stats history."""
+    path = run_dir / "locust_stats_history.csv"
+    if not path.is_file():
+        return None, None
+    try:
+        rows = read_history(path)
+    except ResultsError:
+        return None, None
+    if not rows:
+        return None, None
+    seconds = (rows[-1].timestamp - rows[0].timestamp).total_seconds()
+    return max(row.user_count for row in rows), round(seconds)
+
+
+def shape_record(run_dir: Path, spec: Mapping[str, Any]) -> RecordShape | None:
+    """What the run's load shape did: the preflight's finding, the master's shape.json
+    (written by the fleet's shape plugin) and the stats history."""
+    found = spec.get("shape")
+    if not isinstance(found, Mapping):
+        return None
+    told: Mapping[str, Any] = {}
+    path = run_dir / "shape.json"
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        except ValueError:
+            data = None
+        told = data if isinstance(data, dict) else {}
+    peak, seconds = _history_span(run_dir)
+    return RecordShape(
+        name=str(found.get("class") or ""),
+        uses_common_options=bool(found.get("use_common_options")),
+        bound_seconds=int(spec.get("run_seconds") or 0),
+        cut_by_run_time=told.get("cut_by_run_time") is True,
+        peak_users=peak,
+        seconds=seconds,
+    )
 
 
 def merge_cpu_samples(run_dir: Path) -> None:
@@ -153,4 +195,5 @@ def build_record(
         stopped=stopped or bool(stop),
         error=error or str(stop.get("reason") or ""),
         events=events,
+        shape=shape_record(run_dir, spec),
     )

@@ -1,7 +1,7 @@
 """``run.json`` as one typed record: what the CLI and the playbooks' record step both write.
 
-Schema 2 (schema 1 was assembled in Jinja and had no version key). Numbers are
-numbers, times ISO-8601 UTC, and every key is always present.
+Schema 3 (schema 2 had no ``shape``; schema 1 was assembled in Jinja and had no version
+key). Numbers are numbers, times ISO-8601 UTC, and every key is always present.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -28,6 +28,22 @@ class RecordParameters:
     extra_args: dict[str, str] = field(default_factory=dict)
     secret_env_names: list[str] = field(default_factory=list)
     target_url: str = ""
+
+
+@dataclass
+class RecordShape:
+    """The LoadTestShape that drove the run, and what it really ran.
+
+    When a shape drives the run, ``parameters.users`` and ``spawn_rate`` are what was
+    given; they reach the shape only when it reads Locust's common options.
+    """
+
+    name: str  # the shape's class
+    uses_common_options: bool  # whether -u, -r and -t reached the shape
+    bound_seconds: int  # the run time, the shape's upper bound
+    cut_by_run_time: bool  # the fleet ended the shape at the bound, before its own end
+    peak_users: int | None  # the most users running at once (stats history)
+    seconds: int | None  # from the first to the last second of the stats history
 
 
 @dataclass
@@ -68,6 +84,7 @@ class RunRecord:
     stopped: bool = False  # ended by stop (locust-fleet stop, playbooks/stop.yml, UI fetch)
     error: str = ""
     events: list[RecordEvent] = field(default_factory=list)
+    shape: RecordShape | None = None  # set when a LoadTestShape drove the run
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

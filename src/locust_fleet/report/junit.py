@@ -31,10 +31,22 @@ from locust_fleet.outcome import (
     failures_covered,
     requests_check,
 )
-from locust_fleet.results.model import RunResults
+from locust_fleet.results.model import RunMetadata, RunResults
 from locust_fleet.saturation import SaturationVerdict
 
 SUITE_PREFIX = "locust-fleet"
+
+
+def _shape_properties(meta: RunMetadata) -> list[tuple[str, str]]:
+    shape = meta.shape
+    if shape is None:
+        return []
+    return [
+        ("shape", shape.name),
+        ("shape_peak_users", "" if shape.peak_users is None else str(shape.peak_users)),
+        ("shape_seconds", "" if shape.seconds is None else str(shape.seconds)),
+        ("shape_cut_by_run_time", "true" if shape.cut_by_run_time else "false"),
+    ]
 
 
 def _case(suite: ET.Element, classname: str, name: str, seconds: float = 0.0) -> ET.Element:
@@ -83,6 +95,7 @@ def render_junit(
         ),
         ("requests", str(results.aggregated.request_count)),
         ("failures", str(results.aggregated.failure_count)),
+        *_shape_properties(meta),
     ):
         ET.SubElement(properties, "property", {"name": key, "value": value})
 

@@ -21,7 +21,7 @@ from locust_fleet.report.tables import (
     threshold_text,
     worker_count,
 )
-from locust_fleet.results.model import RunResults
+from locust_fleet.results.model import RunMetadata, RunResults
 from locust_fleet.saturation import SaturationVerdict
 
 
@@ -53,6 +53,29 @@ def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "n/a"
 
 
+def load_line(meta: RunMetadata) -> str:
+    """The load the run put on: -u/-r/-t, or what the load shape that drove it really ran."""
+    params, shape = meta.parameters, meta.shape
+    if shape is None:
+        return f"{params.users} users at {params.spawn_rate:g}/s for {params.run_time}"
+    users = "n/a" if shape.peak_users is None else str(shape.peak_users)
+    seconds = "n/a" if shape.seconds is None else f"{shape.seconds} s"
+    ended = (
+        f"cut at the run time {params.run_time} before the shape's end"
+        if shape.cut_by_run_time
+        else f"ended by the shape itself, within the run time {params.run_time}"
+    )
+    given = (
+        f"-u {params.users} and -r {params.spawn_rate:g} were given to the shape"
+        if shape.uses_common_options
+        else "-u and -r were not used"
+    )
+    return (
+        f"Load shape `{shape.name}` drove the run: up to {users} users over {seconds}, "
+        f"{ended} ({given})"
+    )
+
+
 def _overview(results: RunResults, outcome: Outcome | None) -> list[str]:
     meta = results.metadata
     params = meta.parameters
@@ -73,7 +96,7 @@ def _overview(results: RunResults, outcome: Outcome | None) -> list[str]:
         + (f" ({duration:.0f} s)" if duration is not None else ""),
         f"- Plan `{params.plan}` (manifest sha256 `{sha[:16]}`), "
         f"Locust {meta.locust_version or 'n/a'}",
-        f"- {params.users} users at {params.spawn_rate:g}/s for {params.run_time}; tags: {tags}"
+        f"- {load_line(meta)}; tags: {tags}"
         + (f"; excluded: {', '.join(params.exclude_tags)}" if params.exclude_tags else ""),
         f"- Master `{meta.hosts.master}`; workers {workers.text}"
         + (" (**fewer than expected**)" if workers.short else "")

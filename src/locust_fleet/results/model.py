@@ -192,6 +192,18 @@ class RunParameters:
 
 
 @dataclass(frozen=True)
+class RunShape:
+    """The LoadTestShape that drove the run (``run.json`` ``shape``): what it really ran."""
+
+    name: str
+    uses_common_options: bool
+    bound_seconds: int
+    cut_by_run_time: bool
+    peak_users: int | None
+    seconds: int | None
+
+
+@dataclass(frozen=True)
 class RunHosts:
     master: str
     workers: tuple[str, ...]
@@ -220,6 +232,7 @@ class RunMetadata:
     error: str = ""
     master_unit_result: str | None = None
     worker_processes: Mapping[str, int] = field(default_factory=dict)
+    shape: RunShape | None = None
 
     @property
     def duration_s(self) -> float | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from locust_fleet.results.csvfiles import parse_timestamp
 from locust_fleet.results.errors import ResultsError
-from locust_fleet.results.model import RunEvent, RunHosts, RunMetadata, RunParameters
+from locust_fleet.results.model import RunEvent, RunHosts, RunMetadata, RunParameters, RunShape
 
 
 class _Object:
@@ -169,4 +169,19 @@ def read_run_json(path: Path) -> RunMetadata:
         error=top.optional_string("error") or "",
         master_unit_result=top.optional_string("master_unit_result"),
         worker_processes=top.counts("worker_processes"),
+        shape=_shape(top),
+    )
+
+
+def _shape(top: _Object) -> RunShape | None:
+    if top.data.get("shape") is None:
+        return None
+    shape = top.child("shape")
+    return RunShape(
+        name=shape.string("name"),
+        uses_common_options=shape.data.get("uses_common_options") is True,
+        bound_seconds=shape.integer("bound_seconds"),
+        cut_by_run_time=shape.data.get("cut_by_run_time") is True,
+        peak_users=shape.optional_integer("peak_users"),
+        seconds=shape.optional_integer("seconds"),
     )

@@ -47,11 +47,13 @@ def progress_line(progress: dict[str, Any], state: dict[str, Any]) -> str:
     spec = state.get("spec") or {}
     requests = int(progress.get("requests") or 0)
     failures = int(progress.get("failures") or 0)
+    shape = spec.get("shape") or {}
+    asked = f" (shape {shape.get('class')})" if shape else f"/{spec.get('users', '?')}"
     return (
         f"{'running' if progress.get('active') else 'finished'} "
         f"{_clock(progress.get('elapsed') or 0)} of {_clock(spec.get('run_seconds') or 0)}: "
         f"workers {progress.get('workers') or 0}/{state.get('expected_workers', '?')}, "
-        f"users {progress.get('users') or 0}/{spec.get('users', '?')}, "
+        f"users {progress.get('users') or 0}{asked}, "
         f"{progress.get('rps') or 0} req/s, {requests} requests, {failures} failed "
         f"({100 * failures / max(requests, 1):.2f}%)"
     )

@@ -1,8 +1,11 @@
-"""The sandbox's Debian image: built once with debootstrap, cached by the hash of its recipe.
+"""The sandbox's Debian images: built once with debootstrap, cached by the hash of their recipe.
 
 The recipe is the suite, the package list, the files shipped in `files/`, the
 texts below and the source of `_customise`: change any of them and the next
-`sandbox up` builds anew.
+`sandbox up` builds anew. The monitoring host boots an image of its own, the
+same recipe plus `MONITOR_PACKAGES` (Debian's Prometheus) and `_customise_monitor`,
+built only when a sandbox asks for that host: the other hosts' image, and its
+hash, stay as they are.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ PACKAGES = (
     "ca-certificates",
     "less",
 )
+# The monitoring host's image adds these (sandbox up --monitoring).
+MONITOR_PACKAGES = ("prometheus",)
 FILES_DIR = Path(__file__).with_name("files")
 DEFAULT_CACHE = Path("/var/cache/locust-fleet/images")
 
@@ -57,7 +62,7 @@ PAGES = {
 }
 
 
-def recipe_hash() -> str:
+def recipe_hash(extra_packages: tuple[str, ...] = ()) -> str:
     """A short hash of everything that decides the image's content."""
     digest = hashlib.sha256()
     digest.update(SUITE.encode())
@@ -68,12 +73,20 @@ def recipe_hash() -> str:
     for path in sorted(FILES_DIR.iterdir()):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    if extra_packages:  # the base image's hash is the same as before monitoring existed
+        digest.update(("+" + ",".join(extra_packages)).encode())
+        digest.update(inspect.getsource(_customise_monitor).encode())
     return digest.hexdigest()[:16]
 
 
-def ensure_image(cache_root: Path = DEFAULT_CACHE, log=print) -> Path:
-    """Return the cached rootfs for the current recipe, building it first if needed."""
-    image_dir = cache_root / recipe_hash()
+def ensure_image(
+    cache_root: Path = DEFAULT_CACHE, log=print, extra_packages: tuple[str, ...] = ()
+) -> Path:
+    """Return the cached rootfs for the current recipe (plus `extra_packages`, e.g.
+    MONITOR_PACKAGES), building it first if needed."""
+    recipe = recipe_hash(extra_packages)
+    packages = PACKAGES + tuple(extra_packages)
+    image_dir = cache_root / recipe
     rootfs = image_dir / "rootfs"
     if (image_dir / "complete").exists():
         return rootfs
@@ -82,17 +95,17 @@ def ensure_image(cache_root: Path = DEFAULT_CACHE, log=print) -> Path:
             "debootstrap is not installed; install it with: "
             "apt-get install -y debootstrap systemd-container"
         )
-    building = cache_root / f".building-{recipe_hash()}"
+    building = cache_root / f".building-{recipe}"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    log(f"building the sandbox image ({SUITE}, {len(PACKAGES)} packages) into {image_dir}")
+    log(f"building the sandbox image ({SUITE}, {len(packages)} packages) into {image_dir}")
     started = time.monotonic()
     try:
         run(
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
+                f"--include={','.join(packages)}",
                 SUITE,
                 str(building / "rootfs"),
             ],
@@ -105,6 +118,8 @@ def ensure_image(cache_root: Path = DEFAULT_CACHE, log=print) -> Path:
             "sources are reachable (apt-get update), then run `locust-fleet sandbox up` again."
         ) from err
     _customise(building / "rootfs")
+    if extra_packages:
+        _customise_monitor(building / "rootfs")
     (building / "complete").write_text(f"built in {time.monotonic() - started:.0f}s\n")
     shutil.rmtree(image_dir, ignore_errors=True)
     building.rename(image_dir)
@@ -130,3 +145,9 @@ def _customise(rootfs: Path) -> None:
     # An empty machine-id makes systemd give each container its own at boot.
     (rootfs / "etc/machine-id").write_text("")
     (rootfs / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
+
+
+def _customise_monitor(rootfs: Path) -> None:
+    """The monitoring host's Prometheus starts at boot; its scrape config is per sandbox
+    (written into the host's overlay, see machine.py)."""
+    run(["systemctl", f"--root={rootfs}", "enable", "prometheus.service"])

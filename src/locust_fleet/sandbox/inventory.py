@@ -1,7 +1,12 @@
-"""The Ansible inventory of a sandbox: the same groups an ops team's lab inventory has."""
+"""The Ansible inventory of a sandbox: the same groups an ops team's lab inventory has.
+
+A monitoring host (`sandbox up --monitoring`) goes into group `monitoring`, which no
+fleet play targets; with it, the master serves live metrics to it and to this machine.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import yaml
@@ -13,11 +18,16 @@ HEADER = "# Written by `locust-fleet sandbox up`; rewritten on every up, removed
 
 def inventory_data(state: SandboxState, key: Path) -> dict:
     groups: dict[str, dict] = {"locust_master": {}, "locust_workers": {}, "locust_targets": {}}
-    group_of = {"master": "locust_master", "worker": "locust_workers", "target": "locust_targets"}
+    group_of = {
+        "master": "locust_master",
+        "worker": "locust_workers",
+        "target": "locust_targets",
+        "monitor": "monitoring",
+    }
     for host in state.hosts:
-        groups[group_of[host.role]][host.name] = {"ansible_host": host.ip}
+        groups.setdefault(group_of[host.role], {})[host.name] = {"ansible_host": host.ip}
     target = next(h for h in state.hosts if h.role == "target")
-    return {
+    data = {
         "all": {
             "vars": {
                 "ansible_user": "root",
@@ -33,6 +43,13 @@ def inventory_data(state: SandboxState, key: Path) -> dict:
             "children": {group: {"hosts": hosts} for group, hosts in groups.items()},
         }
     }
+    monitors = [h.ip for h in state.hosts if h.role == "monitor"]
+    if monitors:
+        # The monitor scrapes the master; so may this machine (the bridge's address).
+        controller = str(next(ipaddress.ip_network(state.subnet).hosts()))
+        data["all"]["vars"]["locust_metrics_enabled"] = True
+        data["all"]["vars"]["locust_metrics_allowed_sources"] = [*monitors, controller]
+    return data
 
 
 def write_inventory(path: Path, state: SandboxState, key: Path) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 from ..shell import run
 from . import network
 from .errors import SandboxError
-from .image import ensure_image
+from .image import MONITOR_PACKAGES, ensure_image
 from .inventory import write_inventory
 from .machine import Machine, _port_open
+from .monitor import write_prometheus_config
 from .preflight import check_host, ensure_inotify
 from .state import STATE_ROOT, HostRecord, SandboxState
 
@@ -65,17 +66,22 @@ class Sandbox:
         self.key = self.directory / "ssh" / "id_ed25519"
 
     # --- up ------------------------------------------------------------------------------
-    def up(self, workers: int = 2) -> SandboxState:
+    def up(self, workers: int = 2, monitoring: bool = False) -> SandboxState:
+        """Boot the hosts; with `monitoring`, also `<name>-monitor` (Prometheus scraping the
+        master's live metrics). An up without it removes a monitor host left from before."""
         if not 1 <= workers <= MAX_WORKERS:
             raise SandboxError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
         check_host()
         ensure_inotify(self.log)
         image = ensure_image(log=self.log)
+        monitor_image = (
+            ensure_image(log=self.log, extra_packages=MONITOR_PACKAGES) if monitoring else None
+        )
         state = self._state_for_up()
         subnet = ipaddress.ip_network(state.subnet)
         network.ensure_bridge(self.bridge, subnet)
         self._ensure_key()
-        wanted = self._wanted_hosts(subnet, workers)
+        wanted = self._wanted_hosts(subnet, workers, monitoring)
         for record in [h for h in state.hosts if h.name not in {w.name for w in wanted}]:
             self.log(f"removing surplus host {record.name}")
             machine = self._machine(record, subnet)
@@ -96,8 +102,12 @@ class Sandbox:
             if machine.running():
                 continue
             machine.wait_stopped()  # ends a container whose nspawn process died alone
-            machine.mount(image)
+            is_monitor = record.role == "monitor" and monitor_image is not None
+            machine.mount(monitor_image if is_monitor else image)
             machine.configure(public_key, hosts_file)
+            if is_monitor:
+                master = next(h for h in wanted if h.role == "master")
+                write_prometheus_config(machine.root, self.name, master.ip)
             machine.start(image, self.bridge)
             state.save()
             booting.append(machine)
@@ -132,7 +142,9 @@ class Sandbox:
             raise SandboxError(f"--subnet must be a /24 (got {subnet})")
         return state
 
-    def _wanted_hosts(self, subnet: ipaddress.IPv4Network, workers: int) -> list[HostRecord]:
+    def _wanted_hosts(
+        self, subnet: ipaddress.IPv4Network, workers: int, monitoring: bool = False
+    ) -> list[HostRecord]:
         base = subnet.network_address
         hosts = [
             HostRecord(f"{self.name}-master", "master", str(base + 10)),
@@ -142,6 +154,8 @@ class Sandbox:
             HostRecord(f"{self.name}-worker{i}", "worker", str(base + 30 + i))
             for i in range(1, workers + 1)
         ]
+        if monitoring:
+            hosts.append(HostRecord(f"{self.name}-monitor", "monitor", str(base + 5)))
         return hosts
 
     def _ensure_key(self) -> None:

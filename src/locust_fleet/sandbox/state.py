@@ -13,7 +13,7 @@ STATE_ROOT = Path("/var/lib/locust-fleet/sandbox")
 @dataclass
 class HostRecord:
     name: str
-    role: str  # master | worker | target
+    role: str  # master | worker | target | monitor
     ip: str
     pid: int | None = None
     pid_start: str | None = None  # /proc/<pid>/stat field 22, so a reused PID is never signalled
