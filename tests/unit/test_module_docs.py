@@ -16,6 +16,7 @@ MODULES = [
     "locust_run_collect",
     "locust_run_state",
     "locust_run_prepare",
+    "locust_plan_requirements",
 ]
 
 
