@@ -108,3 +108,14 @@ def test_a_plan_using_what_real_plans_use_runs_as_plain_locust_runs_it(fleet, tm
     assert "took 100 ids, disjoint and complete: True" in journal, journal[-2000:]
     hooked = int(journal.split("request hook counted ")[1].split()[0])
     assert abs(hooked - counts["Aggregated"]) <= 0.05 * counts["Aggregated"] + 5, (hooked, counts)
+
+
+def test_a_plan_with_a_requirements_txt_runs_with_its_package_on_every_worker(fleet, tmp_path):
+    done = fleet.run(
+        tmp_path / "req", "--allow-saturated",
+        plan=str(PLANS / "with_requirements"), users="4", rate="4", run_time="6s",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (run_dir,) = (tmp_path / "req").iterdir()
+    counts = _requests(run_dir)
+    assert counts.get("Home Page", 0) > 0 and counts.get("About Us", 0) > 0, counts

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,8 @@ def secret_names(secret_env: dict, secret_env_from: list) -> list[str]:
 # as Locust's own loader finds them (the first shape is the one Locust uses).
 _INTROSPECT = """
 import json, sys
+if sys.argv[3]:
+    sys.path.append(sys.argv[3])  # after site-packages: the controller's own Locust wins
 from locust.util.load_locustfile import load_locustfile
 users, shapes = load_locustfile(sys.argv[1])
 shape = shapes[0] if shapes else None
@@ -126,13 +129,46 @@ with open(sys.argv[2], "w") as out:
 """
 
 
-def plan_classes(locustfile: str) -> dict:
+def plan_site(plan: dict) -> str:
+    """A controller folder with the plan's requirements.txt installed ('' without one),
+    so that the plan imports here as it will on the hosts; kept by the file's sha256."""
+    if "requirements.txt" not in plan["rels"]:
+        return ""
+    digest = plan["sums"][plan["rels"].index("requirements.txt")]
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "locust-fleet", "plan-site")
+    folder = os.path.join(cache, digest)
+    if os.path.isdir(folder):
+        return folder
+    os.makedirs(cache, exist_ok=True)
+    building = tempfile.mkdtemp(prefix=f".{digest}.", dir=cache)
+    requirements = os.path.join(plan["src"], "requirements.txt")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--target", building, "-r", requirements],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
+        said = [line for line in proc.stderr.splitlines() if line.strip()]
+        raise AnsibleActionFail(
+            f"The plan's {requirements} cannot be installed on the controller to check the "
+            f"plan ({said[-1] if said else 'pip failed'}); fix the pins (name==version, "
+            "available from the package index), then run again. Nothing was started."
+        )
+    try:
+        os.rename(building, folder)
+    except OSError:  # another run built it meanwhile
+        shutil.rmtree(building, ignore_errors=True)
+    return folder
+
+
+def plan_classes(locustfile: str, site: str = "") -> dict:
     """Import the plan with the controller's Locust (the Python running Ansible):
     {"user_classes": [...], "shape": None or {"class", "use_common_options"}}."""
     with tempfile.TemporaryDirectory(prefix="locust-fleet-plan-") as folder:
         out = os.path.join(folder, "classes.json")
         proc = subprocess.run(
-            [sys.executable, "-c", _INTROSPECT, locustfile, out],
+            [sys.executable, "-c", _INTROSPECT, locustfile, out, site],
             cwd=os.path.dirname(locustfile),
             capture_output=True,
             text=True,
@@ -202,7 +238,7 @@ class ActionModule(ActionBase):
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
-        found = plan_classes(plan["locustfile"])
+        found = plan_classes(plan["locustfile"], plan_site(plan))
         classes, shape = found["user_classes"], found["shape"]
         run_id = args["run_id"] or ids.new_run_id()
         problem = ids.check_run_id(run_id)
