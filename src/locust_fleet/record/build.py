@@ -76,18 +76,19 @@ def ui_parameters(master_log: str) -> dict[str, Any]:
 
 
 def _history_span(run_dir: Path) -> tuple[int | None, int | None]:
-    """(most users at once, seconds from first to last row) of the stats history."""
+    """(most users at once, seconds with users running) from the stats history, whose
+    rows come once a second (Aggregated rows only: one per second)."""
     path = run_dir / "locust_stats_history.csv"
     if not path.is_file():
         return None, None
     try:
-        rows = read_history(path)
+        rows = [row for row in read_history(path) if row.name == "Aggregated"]
     except ResultsError:
         return None, None
     if not rows:
         return None, None
-    seconds = (rows[-1].timestamp - rows[0].timestamp).total_seconds()
-    return max(row.user_count for row in rows), round(seconds)
+    running = {int(row.timestamp.timestamp()) for row in rows if row.user_count > 0}
+    return max(row.user_count for row in rows), len(running)
 
 
 def shape_record(run_dir: Path, spec: Mapping[str, Any]) -> RecordShape | None:

@@ -43,7 +43,7 @@ class RecordShape:
     bound_seconds: int  # the run time, the shape's upper bound
     cut_by_run_time: bool  # the fleet ended the shape at the bound, before its own end
     peak_users: int | None  # the most users running at once (stats history)
-    seconds: int | None  # from the first to the last second of the stats history
+    seconds: int | None  # seconds of the stats history with users running
 
 
 @dataclass
