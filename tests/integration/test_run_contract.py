@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from locust_fleet.record import SCHEMA_VERSION
+
 from .sandbox_hosts import CLI, REPO, cli, flat
 
 CSV_FILES = (
@@ -75,7 +77,7 @@ def test_a_run_outlives_its_sigkilled_controller_and_attach_brings_it_home(fleet
     for name in (*CSV_FILES, "report.html", "stats.json", "master.log", "run.json"):
         assert (run_dir / name).is_file(), name
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["schema_version"] == 2 and record["phase"] == "ended"
+    assert record["schema_version"] == SCHEMA_VERSION and record["phase"] == "ended"
     assert record["master_exit_code"] == 0 and record["parameters"]["users"] == 4
     history = (run_dir / "locust_stats_history.csv").read_text().splitlines()
     stamps = [int(line.split(",")[0]) for line in history[1:] if ",Aggregated," in line]

@@ -172,3 +172,62 @@ def test_plan_edited_on_one_host_is_refused_naming_host_file_and_hashes(fleet, b
     assert f"host {worker}: locustfile.py sha256" in text
     assert "differs from the controller's" in text
     assert fingerprint(fleet) == before
+
+
+PLAN_IMPORTING = """import {module}
+from locust import HttpUser, task
+
+
+class Visitor(HttpUser):
+    @task
+    def home(self):
+        self.client.get("/")
+"""
+
+
+@pytest.mark.parametrize(
+    ("requirements", "message"),
+    [
+        (None, "No module named 'faker'. Pin the package that provides faker in requirements.txt"),
+        ("Faker>=30\n", "line 1: 'Faker>=30' is not an exact pin"),
+        ("locust==2.20.0\nFaker==30.8.2\n", "line 1: 'locust==2.20.0' pins Locust itself"),
+    ],
+)
+def test_a_plan_dependency_that_is_missing_or_not_pinned_is_refused_naming_it(
+    fleet, before, tmp_path, requirements, message
+):
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "locustfile.py").write_text(PLAN_IMPORTING.format(module="faker"))
+    if requirements is not None:
+        (plan / "requirements.txt").write_text(requirements)
+    proc = _run(fleet, tmp_path, plan=plan)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in flat(proc.stderr)
+    assert "Nothing was started" in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+def test_a_plan_pin_that_would_replace_a_package_of_locusts_is_refused_naming_it(
+    fleet, before, tmp_path
+):
+    worker = fleet.role("worker")[0]["name"]
+    venv_pip = "/opt/locust/venv/bin/python -m pip"
+    have = fleet.ssh(worker, f"{venv_pip} show requests | sed -n 's/^Version: //p'").stdout.strip()
+    other = "2.32.3" if have != "2.32.3" else "2.32.2"
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "locustfile.py").write_text(PLAN_IMPORTING.format(module="requests"))
+    (plan / "requirements.txt").write_text(f"requests=={other}\n")
+    current = fleet.ssh(worker, "readlink -f /opt/locust/plans/current").stdout
+    proc = _run(fleet, tmp_path, plan=plan)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    text = flat(proc.stderr)
+    assert f"requests=={other} would replace requests {have}, which Locust" in text, text[-2000:]
+    assert f"pin requests=={have}" in text
+    # The venv, the current plan and the workers are as they were; the fleet is free again.
+    assert fleet.ssh(worker, f"{venv_pip} show requests").stdout.count(f"Version: {have}") == 1
+    assert fleet.ssh(worker, "readlink -f /opt/locust/plans/current").stdout == current
+    assert fingerprint(fleet) == before
+    master = fleet.role("master")[0]["name"]
+    assert fleet.ssh(master, "test -e /run/locust-fleet/claim.json", check=False).returncode == 1

@@ -129,6 +129,9 @@ with open(sys.argv[2], "w") as out:
 """
 
 
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<name>[^']+)'")
+
+
 def plan_site(plan: dict) -> str:
     """A controller folder with the plan's requirements.txt installed ('' without one),
     so that the plan imports here as it will on the hosts; kept by the file's sha256."""
@@ -181,6 +184,16 @@ def plan_classes(locustfile: str, site: str = "") -> dict:
     if not found.get("user_classes"):
         said = [line for line in proc.stderr.splitlines() if line.strip()]
         why = said[-1] if said else "it defines no User class"
+        missing = _MISSING_MODULE.search(why)
+        if missing:
+            package = missing["name"].split(".")[0]
+            raise AnsibleActionFail(
+                f"The plan {locustfile} cannot be used: {why}. Pin the package that provides "
+                f"{package} in requirements.txt beside the locustfile (one name==version a line, "
+                "e.g. inflection==0.5.1): the fleet installs those pins on every host; or, if "
+                f"{package} is a module of the plan's own, put it in the plan folder. "
+                "Nothing was started."
+            )
         raise AnsibleActionFail(
             f"The plan {locustfile} cannot be used: {why}. Fix the locustfile (it must import and "
             f"define at least one User class), check it with `locust -f {locustfile} --list`, "
@@ -224,6 +237,22 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    def _check_pins(self, plan: dict, task_vars: dict) -> None:
+        """The plan's requirements.txt as exact pins, read by the module the hosts use, before
+        the controller installs them or the fleet is claimed."""
+        if "requirements.txt" not in plan["rels"]:
+            return
+        read = self._execute_module(
+            module_name="fleet.locust.locust_plan_requirements",
+            module_args={
+                "mode": "parse",
+                "requirements_file": os.path.join(plan["src"], "requirements.txt"),
+            },
+            task_vars=task_vars,
+        )
+        if read.get("failed"):
+            raise AnsibleActionFail(f"{read.get('msg', read)}. Nothing was started.")
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(argument_spec=ARGS)
@@ -238,6 +267,7 @@ class ActionModule(ActionBase):
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
+        self._check_pins(plan, task_vars)
         found = plan_classes(plan["locustfile"], plan_site(plan))
         classes, shape = found["user_classes"], found["shape"]
         run_id = args["run_id"] or ids.new_run_id()
