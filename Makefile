@@ -8,12 +8,12 @@ APT_PACKAGES := systemd-container debootstrap iproute2 nftables openssh-client r
 INVENTORY ?= inventories/sandbox
 PLAN ?= locustfiles/website
 
-.PHONY: help deps venv image lint unit integration molecule test demo sandbox-up sandbox-down \
+.PHONY: help deps venv image lint unit integration integration-trixie molecule test demo sandbox-up sandbox-down \
         collection bench clean
 
 help:
 	@echo "make demo          install what is needed, boot the sandbox, provision it, run a short test"
-	@echo "make test          lint, unit, integration and Molecule tests (what CI runs; needs root)"
+	@echo "make test          lint, unit, integration (bookworm, then trixie) and Molecule tests (what CI runs; needs root)"
 	@echo "make lint          ruff, yamllint, ansible-lint (production profile)"
 	@echo "make sandbox-up    boot the sandbox; make sandbox-down removes it"
 	@echo "make collection    build fleet-locust-<version>.tar.gz"
@@ -35,6 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 image: deps venv
 	$(BIN)/locust-fleet sandbox image
+	$(BIN)/locust-fleet sandbox image --release trixie
 
 lint: venv
 	$(BIN)/ruff check .
@@ -48,11 +49,19 @@ unit: venv
 integration: image
 	$(BIN)/pytest --durations=15 tests/integration
 
+# The run path again on Debian 13 hosts (sandbox itx): provisioning twice, runs, refusals.
+TRIXIE_TESTS := tests/integration/test_provision.py tests/integration/test_run_test.py \
+                tests/integration/test_run_contract.py tests/integration/test_run_refusals.py
+integration-trixie: image
+	LOCUST_FLEET_SANDBOX_RELEASE=trixie $(BIN)/pytest --durations=5 $(TRIXIE_TESTS)
+
 # Every role scenario on fresh sandbox hosts (molecule/README.md).
 molecule: image
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule -c molecule/shared/base.yml test --all
+	PATH="$(CURDIR)/$(BIN):$$PATH" LOCUST_FLEET_SANDBOX_RELEASE=trixie \
+	  $(BIN)/molecule -c molecule/shared/base.yml test -s fleet
 
-test: lint unit integration molecule
+test: lint unit integration integration-trixie molecule
 
 sandbox-up: image
 	$(BIN)/locust-fleet sandbox up

@@ -8,7 +8,10 @@ import pytest
 
 from .sandbox_hosts import SandboxHosts
 
-SESSION_SANDBOX = "it"
+# The Debian release the session sandbox boots (make integration-trixie sets trixie);
+# each release has a sandbox of its own, so the two never share hosts or state.
+RELEASE = os.environ.get("LOCUST_FLEET_SANDBOX_RELEASE") or "bookworm"
+SESSION_SANDBOX = {"bookworm": "it", "trixie": "itx"}[RELEASE]
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +22,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
     # Fresh hosts: a session sandbox left by an interrupted run still holds that run's
     # state (run ids, plans, units), which the tests' fixed run ids would collide with.
     SandboxHosts.remove_leftover(SESSION_SANDBOX, inventory)
-    hosts = SandboxHosts.up(SESSION_SANDBOX, workers=2, inventory=inventory)
+    hosts = SandboxHosts.up(SESSION_SANDBOX, workers=2, inventory=inventory, release=RELEASE)
     yield hosts
     down = hosts.down()
     assert down.returncode == 0, down.stderr

@@ -38,7 +38,9 @@ class SandboxHosts:
     hosts: list[dict]
 
     @classmethod
-    def up(cls, name: str, workers: int, inventory: Path) -> SandboxHosts:
+    def up(
+        cls, name: str, workers: int, inventory: Path, release: str = "bookworm"
+    ) -> SandboxHosts:
         proc = cli(
             "sandbox",
             "up",
@@ -46,6 +48,8 @@ class SandboxHosts:
             name,
             "--workers",
             str(workers),
+            "--release",
+            release,
             "--inventory",
             str(inventory),
             "--json",

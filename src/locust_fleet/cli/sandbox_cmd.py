@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
-from ..sandbox.image import MONITOR_PACKAGES, ensure_image
+from ..sandbox.image import DEFAULT_RELEASE, MONITOR_PACKAGES, RELEASES, ensure_image
 from ..sandbox.preflight import check_host
 from .consoles import make_console
 
@@ -39,6 +39,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "image", help="build (or find cached) the Debian image the hosts boot"
     )
     image.add_argument("--monitoring", action="store_true", help="also the monitoring host's image")
+    for action in (up, image):
+        action.add_argument(
+            "--release",
+            choices=RELEASES,
+            default=None,
+            help=f"the Debian release the hosts run (default: the sandbox's own, else "
+            f"{DEFAULT_RELEASE}); a sandbox keeps its release until `sandbox down`",
+        )
     actions.add_parser("status", help="show the hosts and whether they answer")
     actions.add_parser("down", help="stop every host and remove mounts, links and state")
     for action in actions.choices.values():
@@ -60,13 +68,17 @@ def _handle(args: argparse.Namespace) -> int:
         sandbox = Sandbox(args.name, getattr(args, "subnet", None), args.inventory, log=log)
         if args.action == "image":
             check_host()
-            log(f"sandbox image: {ensure_image(log=log)}")
+            log(f"sandbox image: {ensure_image(log=log, release=args.release or DEFAULT_RELEASE)}")
             if args.monitoring:
-                monitor = ensure_image(log=log, extra_packages=MONITOR_PACKAGES)
+                monitor = ensure_image(
+                    log=log,
+                    extra_packages=MONITOR_PACKAGES,
+                    release=args.release or DEFAULT_RELEASE,
+                )
                 log(f"monitoring image: {monitor}")
             return 0
         if args.action == "up":
-            sandbox.up(args.workers, monitoring=args.monitoring)
+            sandbox.up(args.workers, monitoring=args.monitoring, release=args.release)
         elif args.action == "down":
             sandbox.down()
             return 0

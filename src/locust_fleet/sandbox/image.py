@@ -20,7 +20,10 @@ from pathlib import Path
 from ..shell import CommandError, run
 from .errors import SandboxError
 
-SUITE = "bookworm"
+# The Debian releases the sandbox builds hosts from (sandbox up --release); the roles'
+# meta/main.yml lists exactly these, as they are what the tests run on.
+RELEASES = ("bookworm", "trixie")
+DEFAULT_RELEASE = "bookworm"
 PACKAGES = (
     "systemd",
     "systemd-sysv",
@@ -62,10 +65,10 @@ PAGES = {
 }
 
 
-def recipe_hash(extra_packages: tuple[str, ...] = ()) -> str:
+def recipe_hash(extra_packages: tuple[str, ...] = (), release: str = DEFAULT_RELEASE) -> str:
     """A short hash of everything that decides the image's content."""
     digest = hashlib.sha256()
-    digest.update(SUITE.encode())
+    digest.update(release.encode())
     digest.update(",".join(PACKAGES).encode())
     digest.update(SSHD_CONFIG.encode())
     digest.update(json.dumps(PAGES, sort_keys=True).encode())
@@ -80,11 +83,18 @@ def recipe_hash(extra_packages: tuple[str, ...] = ()) -> str:
 
 
 def ensure_image(
-    cache_root: Path = DEFAULT_CACHE, log=print, extra_packages: tuple[str, ...] = ()
+    cache_root: Path = DEFAULT_CACHE,
+    log=print,
+    extra_packages: tuple[str, ...] = (),
+    release: str = DEFAULT_RELEASE,
 ) -> Path:
-    """Return the cached rootfs for the current recipe (plus `extra_packages`, e.g.
-    MONITOR_PACKAGES), building it first if needed."""
-    recipe = recipe_hash(extra_packages)
+    """Return the cached rootfs of `release` for the current recipe (plus `extra_packages`,
+    e.g. MONITOR_PACKAGES), building it first if needed."""
+    if release not in RELEASES:
+        raise SandboxError(
+            f"release {release!r} is not one the sandbox builds; use one of {', '.join(RELEASES)}"
+        )
+    recipe = recipe_hash(extra_packages, release)
     packages = PACKAGES + tuple(extra_packages)
     image_dir = cache_root / recipe
     rootfs = image_dir / "rootfs"
@@ -98,7 +108,7 @@ def ensure_image(
     building = cache_root / f".building-{recipe}"
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    log(f"building the sandbox image ({SUITE}, {len(packages)} packages) into {image_dir}")
+    log(f"building the sandbox image ({release}, {len(packages)} packages) into {image_dir}")
     started = time.monotonic()
     try:
         run(
@@ -106,7 +116,7 @@ def ensure_image(
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(packages)}",
-                SUITE,
+                release,
                 str(building / "rootfs"),
             ],
             timeout=1800,

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..shell import run
 from . import network
 from .errors import SandboxError
-from .image import MONITOR_PACKAGES, ensure_image
+from .image import DEFAULT_RELEASE, MONITOR_PACKAGES, ensure_image
 from .inventory import write_inventory
 from .machine import Machine, _port_open
 from .monitor import write_prometheus_config
@@ -66,18 +66,23 @@ class Sandbox:
         self.key = self.directory / "ssh" / "id_ed25519"
 
     # --- up ------------------------------------------------------------------------------
-    def up(self, workers: int = 2, monitoring: bool = False) -> SandboxState:
-        """Boot the hosts; with `monitoring`, also `<name>-monitor` (Prometheus scraping the
-        master's live metrics). An up without it removes a monitor host left from before."""
+    def up(
+        self, workers: int = 2, monitoring: bool = False, release: str | None = None
+    ) -> SandboxState:
+        """Boot the hosts from Debian `release` (default: the release the sandbox already
+        runs, else bookworm); with `monitoring`, also `<name>-monitor` (Prometheus scraping
+        the master's live metrics). An up without it removes a monitor host left from before."""
         if not 1 <= workers <= MAX_WORKERS:
             raise SandboxError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+        state = self._state_for_up(release)
         check_host()
         ensure_inotify(self.log)
-        image = ensure_image(log=self.log)
+        image = ensure_image(log=self.log, release=state.release)
         monitor_image = (
-            ensure_image(log=self.log, extra_packages=MONITOR_PACKAGES) if monitoring else None
+            ensure_image(log=self.log, extra_packages=MONITOR_PACKAGES, release=state.release)
+            if monitoring
+            else None
         )
-        state = self._state_for_up()
         subnet = ipaddress.ip_network(state.subnet)
         network.ensure_bridge(self.bridge, subnet)
         self._ensure_key()
@@ -124,7 +129,7 @@ class Sandbox:
         )
         return state
 
-    def _state_for_up(self) -> SandboxState:
+    def _state_for_up(self, release: str | None = None) -> SandboxState:
         state = SandboxState.load(self.name)
         subnet = self.requested_subnet or (state.subnet if state else default_subnet(self.name))
         try:
@@ -132,7 +137,19 @@ class Sandbox:
         except ValueError as err:
             raise SandboxError(f"--subnet {subnet!r} is not a network: {err}") from err
         if state is None:
-            state = SandboxState(name=self.name, subnet=subnet, bridge=self.bridge)
+            state = SandboxState(
+                name=self.name,
+                subnet=subnet,
+                bridge=self.bridge,
+                release=release or DEFAULT_RELEASE,
+            )
+        elif release is not None and state.release != release:
+            # The hosts' own files sit on top of the image they booted: never another release's.
+            raise SandboxError(
+                f"sandbox {self.name} runs Debian {state.release}; run `locust-fleet sandbox "
+                f"down --name {self.name}` before booting it from {release}, or choose another "
+                "--name"
+            )
         elif state.subnet != subnet:
             raise SandboxError(
                 f"sandbox {self.name} is already set up on {state.subnet}; run "

@@ -27,6 +27,7 @@ class SandboxState:
     subnet: str
     bridge: str
     hosts: list[HostRecord] = field(default_factory=list)
+    release: str = "bookworm"  # the Debian release every host boots (an older state: bookworm)
 
     @property
     def directory(self) -> Path:
