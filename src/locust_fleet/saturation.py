@@ -206,6 +206,28 @@ def _process_cpu(
     )
 
 
+def _in_window(
+    samples: list[CpuSample], start: datetime | None, end: datetime | None
+) -> list[CpuSample]:
+    """The samples whose interval lies mostly in the window: a sample at T stands for the
+    interval before T, so it counts when that interval's middle is in [start, end]. (The
+    sample taken as the workers finish importing Locust, just before the first user, is
+    out; a fixed slack of a second let it in and flagged 3 s runs as saturated.)"""
+    groups: dict[tuple[str, str, str, int], list[CpuSample]] = {}
+    for sample in samples:
+        groups.setdefault((sample.host, sample.role, sample.unit, sample.pid), []).append(sample)
+    kept: list[CpuSample] = []
+    for group in groups.values():
+        half = timedelta(seconds=_typical_interval([s.timestamp for s in group]) / 2)
+        kept += [
+            s
+            for s in group
+            if (start is None or s.timestamp - half >= start)
+            and (end is None or s.timestamp - half <= end)
+        ]
+    return sorted(kept, key=lambda s: s.timestamp)
+
+
 def verdict(
     samples: Iterable[CpuSample],
     start: datetime | None = None,
@@ -216,7 +238,7 @@ def verdict(
 ) -> SaturationVerdict:
     """Judge saturation from CPU samples taken between ``start`` and ``end``.
 
-    Samples outside the window (give or take one second) are ignored; without a
+    Samples whose interval lies mostly outside the window are ignored; without a
     window, the span of the samples is used. Processes are told apart by
     (host, role, unit, pid): a restarted worker is a new process.
     """
@@ -224,12 +246,7 @@ def verdict(
         raise ValueError(f"max_fraction must be in [0, 1), not {max_fraction}")
     if cpu_threshold <= 0:
         raise ValueError(f"cpu_threshold must be positive, not {cpu_threshold}")
-    chosen = sorted(samples, key=lambda s: s.timestamp)
-    slack = timedelta(seconds=_DEFAULT_INTERVAL_S)
-    if start is not None:
-        chosen = [s for s in chosen if s.timestamp >= start - slack]
-    if end is not None:
-        chosen = [s for s in chosen if s.timestamp <= end + slack]
+    chosen = _in_window(sorted(samples, key=lambda s: s.timestamp), start, end)
     window: float | None = None
     if start is not None and end is not None:
         window = (end - start).total_seconds()

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from .browser import browser  # noqa: F401  (a fixture for test_ui and test_metrics)
 from .sandbox_hosts import SandboxHosts
 
 # The Debian release the session sandbox boots (make integration-trixie sets trixie);

@@ -10,9 +10,12 @@ Afterwards the monitor is removed and the master provisioned without metrics aga
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -82,14 +85,40 @@ def scrape_from(hosts: SandboxHosts, host: str, master_ip: str) -> int:
     return hosts.ssh(host, f"curl -sf -o /dev/null -m 5 {url}", check=False).returncode
 
 
-def test_prometheus_sees_the_runs_requests_and_users_while_it_runs(monitored, tmp_path):
+def screenshot_graph(browser, ip: str, run_id: str, shot: Path) -> None:
+    """Prometheus's own graph page of the run's requests per second, in headless Chromium.
+
+    With LOCUST_FLEET_SCREENSHOTS=DIR the picture is also copied there (the README's is
+    docs/images/prometheus-live-requests.png, taken this way)."""
+    from selenium.webdriver.common.by import By
+
+    promql = f'rate(locust_requests_total{{run_id="{run_id}"}}[15s])'
+    page = urllib.parse.urlencode({"g0.expr": promql, "g0.tab": "0", "g0.range_input": "1m"})
+    browser.get(f"http://{ip}:{PROMETHEUS_PORT}/graph?{page}")
+    deadline = time.monotonic() + 60
+    # The legend names each series by its labels: the run's own series were drawn.
+    while run_id not in browser.find_element(By.TAG_NAME, "body").text:
+        assert time.monotonic() < deadline, "Prometheus's graph page never drew the run's series"
+        time.sleep(1)
+        browser.refresh()
+    time.sleep(2)  # let the chart finish drawing
+    assert browser.save_screenshot(str(shot)), "no screenshot"
+    assert shot.stat().st_size > 20_000, "the screenshot is (nearly) blank"
+    if os.environ.get("LOCUST_FLEET_SCREENSHOTS"):
+        shutil.copy(
+            shot, Path(os.environ["LOCUST_FLEET_SCREENSHOTS"]) / "prometheus-live-requests.png"
+        )
+    print(f"screenshot of Prometheus's graph of run {run_id}: {shot}")
+
+
+def test_prometheus_sees_the_runs_requests_and_users_while_it_runs(monitored, browser, tmp_path):
     (monitor,) = monitored.role("monitor")
     (master,) = monitored.role("master")
     worker = monitored.role("worker")[0]["name"]
     # Between runs nothing listens on the metrics port, not even for the allowed monitor.
     assert scrape_from(monitored, monitor["name"], master["ip"]) == 7  # connection refused
 
-    run = monitored.start_run(tmp_path, users="10", rate="10", run_time="30s")
+    run = monitored.start_run(tmp_path, users="10", rate="10", run_time="45s")
     done = False
     try:
         run_id = monitored.wait_until_running(run.proc, run.before)
@@ -115,6 +144,7 @@ def test_prometheus_sees_the_runs_requests_and_users_while_it_runs(monitored, tm
         # The fence: the monitor (an allowed source) gets the page, a worker does not.
         assert scrape_from(monitored, monitor["name"], master["ip"]) == 0
         assert scrape_from(monitored, worker, master["ip"]) == 28  # dropped: curl timed out
+        screenshot_graph(browser, monitor["ip"], run_id, tmp_path / "prometheus.png")
         out, err = run.proc.communicate(timeout=300)
         done = True
     finally:

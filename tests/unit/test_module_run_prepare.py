@@ -575,3 +575,38 @@ def test_the_secrets_option_is_no_log(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_documentation_matches_the_argument_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     _docs.test_documentation_matches_the_argument_spec("locust_run_prepare", monkeypatch)
+
+
+def test_a_unit_systemd_could_not_spawn_is_restarted_once_more(monkeypatch) -> None:
+    calls: list[list[str]] = []
+    restarts = iter(
+        [(1, "", "Job for locust-worker@2.service failed because of unavailable resources")]
+    )
+
+    def fake(argv, timeout=120):
+        calls.append(list(argv))
+        if argv[:2] == ["systemctl", "restart"]:
+            return next(restarts, (0, "", ""))
+        if argv[:2] == ["systemctl", "show"]:
+            return 0, ("resources\n" if argv[-1] == "locust-worker@2.service" else "success\n"), ""
+        return 0, "", ""
+
+    monkeypatch.setattr(prepare, "run", fake)
+    units = ["locust-worker@1.service", "locust-worker@2.service"]
+    assert prepare.restart_units(units, sleep=lambda _s: None) == units
+    assert [c for c in calls if c[1] != "show"] == [
+        ["systemctl", "restart", *units],
+        ["systemctl", "reset-failed", "locust-worker@2.service"],
+        ["systemctl", "restart", "locust-worker@2.service"],
+    ]
+
+
+def test_a_unit_that_cannot_be_spawned_twice_is_an_error(monkeypatch) -> None:
+    def fake(argv, timeout=120):
+        if argv[:2] == ["systemctl", "restart"]:
+            return 1, "", "unavailable resources"
+        return 0, ("resources\n" if argv[:2] == ["systemctl", "show"] else ""), ""
+
+    monkeypatch.setattr(prepare, "run", fake)
+    with pytest.raises(prepare.PrepareError, match=r"restart locust-worker@1.service failed"):
+        prepare.restart_units(["locust-worker@1.service"], sleep=lambda _s: None)

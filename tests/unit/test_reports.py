@@ -82,7 +82,7 @@ def test_summary_has_endpoints_checks_verdict_and_workers() -> None:
     assert "| `fail_ratio<0.2` | PASS | 11.46% |" in text
     assert "| `p95<0.001` | **FAIL** | 9 ms |" in text
     assert "**Verdict:** not saturated" in text
-    assert "| controller/locust-worker@2.service[15208] | worker | 16 | 55% | 22% |" in text
+    assert "| controller/locust-worker@2.service[15208] | worker | 15 | 23% | 20% |" in text
     assert "workers 2 of 2 connected" in text
     assert (
         "| GET /missing | HTTPError('404 Client Error: File not found for url: /missing') |" in text
@@ -106,7 +106,7 @@ def test_summary_shows_saturation_events_and_fewer_workers(tmp_path: Path) -> No
     text = summary(run, [])
     assert "**FAILED** (exit code 4)" in text
     assert "**Verdict:** SATURATED: worker controller/locust-worker@1.service[20754]" in text
-    assert "| 101% | 86% | n/a | 9 s (60%) | YES |" in text
+    assert "| 101% | 89% | n/a | 9 s (60%) | YES |" in text
     assert "workers 1 of 2 connected (**fewer than expected**)" in text
     assert (
         "| 2026-11-28 12:38:25 UTC | w2 | worker_missing | heartbeat lost \\| restarting |" in text

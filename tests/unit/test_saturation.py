@@ -161,6 +161,16 @@ def test_samples_outside_the_window_are_ignored() -> None:
     assert not result.saturated
 
 
+def test_the_sample_of_the_second_before_the_load_is_not_counted() -> None:
+    # Workers importing Locust as the run starts: the sample at T0 covers T0-1..T0.
+    importing = series([40.0], start_s=0)
+    importing = [replace(importing[0], wait_percent=60.0)]
+    result = verdict(importing + series([5.0, 6.0, 5.0]), *run_window(3))
+    assert result.workers[0].samples == 3 and not result.saturated
+    after = series([5.0, 6.0, 5.0, 100.0])  # the last covers 3..4, after a 3 s window
+    assert verdict(after, *run_window(3)).workers[0].samples == 3
+
+
 def test_a_gap_in_sampling_counts_at_most_two_intervals() -> None:
     samples = series([100.0] * 3) + series([100.0], start_s=12)
     result = verdict(samples, *run_window(15))
@@ -202,7 +212,8 @@ def test_recorded_light_distributed_run_is_not_flagged() -> None:
     result = verdict_for(load_run(DATA / "distributed"))
     assert result.measured and not result.saturated
     assert [p.role for p in result.processes] == ["master", "worker", "worker"]
-    assert max(p.peak_percent for p in result.workers) == 55.0
+    # 55% was the sample taken as the workers spawned, covering the second before the load
+    assert max(p.peak_percent for p in result.workers) == 23.0
     # the window is the load (history seconds with users), not run.json's 19 s
     assert result.window_seconds == pytest.approx(15.0)
 

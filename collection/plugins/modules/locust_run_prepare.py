@@ -17,6 +17,7 @@ import pwd
 import re
 import stat
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -37,7 +38,9 @@ description:
     backslashes, C($), leading and trailing spaces included). A name that is not a shell
     variable name, and a value that an environment file cannot carry (a newline, a carriage
     return, NUL, a Unicode noncharacter or U+FEFF) are refused before anything is done.
-  - Restarts the units O(restart_units) with one C(systemctl restart).
+  - Restarts the units O(restart_units) with one C(systemctl restart). A unit that systemd
+    could not spawn (result C(resources), seen with systemd 257 on cgroup v1 hosts) is
+    restarted once more a second later.
   - Starts the CPU sampler O(sampler) as a transient unit (C(systemd-run --collect)), unless
     a unit of that name is already active.
   - In check mode nothing is changed; the result says what would be done.
@@ -437,13 +440,34 @@ def run(argv, timeout=120):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def restart_units(units, check_mode=False):
-    """The units restarted, in the order given."""
+def _failed_for_resources(units):
+    """The units whose last start failed before their command ran (result 'resources')."""
+    found = []
+    for unit in units:
+        _, out, _ = run(["systemctl", "show", "--property=Result", "--value", unit], timeout=60)
+        if out.strip() == "resources":
+            found.append(unit)
+    return found
+
+
+def restart_units(units, check_mode=False, sleep=time.sleep):
+    """The units restarted, in the order given.
+
+    A unit whose start failed before its command ran (systemd's result 'resources': it
+    could not spawn the unit's process, as systemd 257 does now and then on a cgroup v1
+    host when a unit is restarted while its old cgroup is still being released) is
+    restarted once more a second later; any other failure, or a second one, is an error."""
     units = list(units or [])
     if not units or check_mode:
         return units
     argv = ["systemctl", "restart", *units]
     code, _, err = run(argv)
+    again = _failed_for_resources(units) if code != 0 else []
+    if again:
+        sleep(1)
+        run(["systemctl", "reset-failed", *again])
+        argv = ["systemctl", "restart", *again]
+        code, _, err = run(argv)
     if code != 0:
         raise PrepareError(f"{' '.join(argv)} failed (exit {code}): {err.strip() or 'no message'}")
     return units
