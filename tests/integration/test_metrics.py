@@ -85,8 +85,9 @@ def scrape_from(hosts: SandboxHosts, host: str, master_ip: str) -> int:
     return hosts.ssh(host, f"curl -sf -o /dev/null -m 5 {url}", check=False).returncode
 
 
-def screenshot_graph(browser, ip: str, run_id: str, shot: Path) -> None:
-    """Prometheus's own graph page of the run's requests per second, in headless Chromium.
+def screenshot_graph(browser, ip: str, run_id: str, shot: Path, not_before: float) -> None:
+    """Prometheus's own graph page of the run's requests per second, in headless Chromium,
+    once the run has drawn ~30 s of lines (time.monotonic() >= not_before).
 
     With LOCUST_FLEET_SCREENSHOTS=DIR the picture is also copied there (the README's is
     docs/images/prometheus-live-requests.png, taken this way)."""
@@ -94,13 +95,14 @@ def screenshot_graph(browser, ip: str, run_id: str, shot: Path) -> None:
 
     promql = f'rate(locust_requests_total{{run_id="{run_id}"}}[15s])'
     page = urllib.parse.urlencode({"g0.expr": promql, "g0.tab": "0", "g0.range_input": "1m"})
+    time.sleep(max(0.0, not_before - time.monotonic()))
+    browser.set_window_size(1400, 1150)  # the legend below the chart too
     browser.get(f"http://{ip}:{PROMETHEUS_PORT}/graph?{page}")
-    deadline = time.monotonic() + 60
-    # The legend names each series by its labels: the run's own series were drawn.
-    while run_id not in browser.find_element(By.TAG_NAME, "body").text:
+    deadline = time.monotonic() + 30
+    # The legend names each series by its labels: the run's endpoints were drawn.
+    while 'name="/"' not in browser.find_element(By.TAG_NAME, "body").text:
         assert time.monotonic() < deadline, "Prometheus's graph page never drew the run's series"
         time.sleep(1)
-        browser.refresh()
     time.sleep(2)  # let the chart finish drawing
     assert browser.save_screenshot(str(shot)), "no screenshot"
     assert shot.stat().st_size > 20_000, "the screenshot is (nearly) blank"
@@ -122,6 +124,7 @@ def test_prometheus_sees_the_runs_requests_and_users_while_it_runs(monitored, br
     done = False
     try:
         run_id = monitored.wait_until_running(run.proc, run.before)
+        running_since = time.monotonic()
         users, requests = 0.0, 0.0
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline and not (users == 10 and requests > 0):
@@ -144,7 +147,9 @@ def test_prometheus_sees_the_runs_requests_and_users_while_it_runs(monitored, br
         # The fence: the monitor (an allowed source) gets the page, a worker does not.
         assert scrape_from(monitored, monitor["name"], master["ip"]) == 0
         assert scrape_from(monitored, worker, master["ip"]) == 28  # dropped: curl timed out
-        screenshot_graph(browser, monitor["ip"], run_id, tmp_path / "prometheus.png")
+        screenshot_graph(
+            browser, monitor["ip"], run_id, tmp_path / "prometheus.png", running_since + 32
+        )
         out, err = run.proc.communicate(timeout=300)
         done = True
     finally:

@@ -120,3 +120,23 @@ def test_merge_keeps_earlier_sections_and_replaces_one_level_down() -> None:
         "orchestration": {"cold": [1]},
         "concurrency": {"tuned": "a", "untuned": "fixed"},
     }
+
+
+def test_the_run_overhead_is_the_median_of_the_orchestration_sections_own_runs() -> None:
+    data = _data()
+    own = [_run(10, 100, 1.0, wall_s=w) for w in (17.5, 18.0, 30.0, 18.5, 19.0)]
+    site = {"command": "ansible-playbook site.yml", "wall_s": 12.0, "changed": 0}
+    data["sections"]["orchestration"] = {
+        "cold": [site],
+        "no_change": [site],
+        "runs": own,
+        "worker_hosts": 2,
+    }
+    lines, figures = report.orchestration(data)
+    assert figures["run_overhead"] == 8.5  # 18.5 - 10: the outlier does not move the median
+    text = "\n".join(lines)
+    assert (
+        "| `locust-fleet run` overhead (wall minus run time; 4 hosts, plan deployed, 5 runs" in text
+    )
+    assert "**8.5 s** | 7.5, 8.0, 20.0, 8.5, 9.0 |" in text
+    assert "fresh sandbox: 1 master, 2 worker host(s)" in text

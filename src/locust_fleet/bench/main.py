@@ -32,7 +32,10 @@ ALL_SECTIONS = ("untuned", "orchestration", "generators", "concurrency", "master
 _tuned = os.environ.get("BENCH_TUNED_SANDBOX", "bn,10.213.77.0/24").split(",")
 TUNED = (_tuned[0], _tuned[1])
 UNTUNED = ("bnu", "10.213.78.0/24")
-UNTUNED_NOFILE = 10000  # what Locust raises systemd's default soft limit (1024) to
+UNTUNED_NOFILE = 10000
+OVERHEAD_RUNS = 5  # issue 11: the median of 5 runs
+OVERHEAD_RUN_S = 10
+OVERHEAD_WORKER_HOSTS = 2  # what Locust raises systemd's default soft limit (1024) to
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,14 @@ class Sections:
 
     # --- 4. orchestration --------------------------------------------------------------------
     def orchestration(self) -> None:
-        cold, warm = [], []
+        """site.yml cold and with nothing to change, then the overhead of `locust-fleet run`
+        (wall time minus run time) on 4 hosts (master, 2 workers, target) with the plan
+        already deployed. The sandbox is then removed: the later sections boot their own."""
+        cold, warm, runs = [], [], []
         for rep in range(self.c.reps):
             if rep:
                 self.h.down(*TUNED)
-            inv = self.tuned_up()
+            inv = self.tuned_up(workers=OVERHEAD_WORKER_HOSTS)
             cold.append(
                 asdict(self.h.site(inv, "locustfiles/website", f"cold site.yml #{rep + 1}"))
             )
@@ -225,7 +231,19 @@ class Sections:
             warm.append(
                 asdict(self.h.site(inv, "locustfiles/website", f"no-change site.yml #{rep + 1}"))
             )
-        self.b.sections["orchestration"] = {"cold": cold, "no_change": warm}
+        for rep in range(OVERHEAD_RUNS):
+            record = self.h.run(
+                f"overhead run #{rep + 1}", inv, "locustfiles/website", 10, 10, OVERHEAD_RUN_S
+            )
+            runs.append({**asdict(record), "overhead_s": record.overhead_s})
+        self.b.sections["orchestration"] = {
+            "cold": cold,
+            "no_change": warm,
+            "runs": runs,
+            "worker_hosts": OVERHEAD_WORKER_HOSTS,
+        }
+        self.h.down(*TUNED)
+        self.tuned_inv = None
 
     def ensure_tuned(self) -> Path:
         if self.tuned_inv is None and os.environ.get("BENCH_REUSE"):  # development only
