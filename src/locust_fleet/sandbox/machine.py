@@ -49,8 +49,14 @@ class Machine:
     def leader_alive(self) -> bool:
         return _alive(self.record.leader, self.record.leader_start)
 
-    def start(self, image: Path, bridge: str) -> None:
+    def start(self, image: Path, bridge: str, unified_cgroups: bool = False) -> None:
+        """Boot the container. `unified_cgroups`: give it a cgroup v2 tree of its own even
+        on a host that mounts cgroup v1 (systemd 257, Debian 13's, then and again fails to
+        spawn a unit it restarts in the hybrid tree nspawn gives it there)."""
         log = (self.directory / "console.log").open("ab")
+        env = dict(os.environ)
+        if unified_cgroups:
+            env["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"] = "1"
         proc = subprocess.Popen(
             [
                 "systemd-nspawn",
@@ -70,6 +76,7 @@ class Machine:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
         log.close()
         self.record.pid = proc.pid
