@@ -226,11 +226,12 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
         ]
     else:
         lines += ["| step | wall time (median) | per run | |", "| --- | ---: | --- | --- |"]
-    lines += [
-        f"| `run_test` overhead (wall minus run time, {len(runs)} runs of sections 1-2) "
-        f"| **{_f(overhead, 1)} s** "
-        f"| {', '.join(_f(r['wall_s'] - r['run_s'], 0) for r in runs)} | |",
-    ]
+    if runs:
+        lines += [
+            f"| `run_test` overhead (wall minus run time, {len(runs)} runs of sections 1-2) "
+            f"| **{_f(overhead, 1)} s** "
+            f"| {', '.join(_f(r['wall_s'] - r['run_s'], 0) for r in runs)} | |",
+        ]
     if own:
         lines += [
             f"| `locust-fleet run` overhead (wall minus run time; 4 hosts, plan deployed, "
@@ -356,9 +357,18 @@ def render(data: dict[str, Any]) -> str:
         *_merged_note(data),
         "",
         f"Machine: {data['machine'].get('cpus')} cores, kernel {data['machine'].get('kernel')}; "
-        f"load average at start {data['machine'].get('loadavg_at_start')}. **The machine was "
-        "shared**: other engineers ran tests and sandboxes at the same time, so every figure "
-        "includes their CPU use; the 'machine busy' columns show how much of the two cores was "
+        f"load average at start {data['machine'].get('loadavg_at_start')}"
+        + (
+            f", {data['machine']['busy_percent_before']:g}% of the cores busy just before "
+            "(the bench refuses a busy machine or a sandbox beside it, and nothing else ran "
+            "during it)"
+            if data["machine"].get("busy_percent_before") is not None
+            else (
+                ". **The machine was shared**: other engineers ran tests and sandboxes at the "
+                "same time, so every figure includes their CPU use"
+            )
+        )
+        + "; the 'machine busy' columns show how much of the two cores was "
         "in use. The fleet is a sandbox on this machine: systemd-nspawn hosts (master, nginx "
         "target, workers) on a private bridge, so generators, master and target share the same "
         "two cores.",
@@ -410,18 +420,22 @@ def limits(
     busy = {int(n): _m(_good(items), "host_busy") for n, items in rows.items()}
     rps = {int(n): _m(_good(items), "rps") for n, items in rows.items()}
     one = rps.get(1)
-    lines = [
-        "- **Scaling**: with "
-        f"{max(rps) if rps else 'n/a'} worker processes the machine's two cores were "
-        f"{_f(busy.get(max(rps)) if busy else None)}% busy (the target, master and other users "
-        "included), and efficiency against linear fell to "
-        f"{_x(eff.get(max(eff)) if eff else None)}: the cores, not Locust, are the limit. On a "
-        "real fleet each worker host has its own cores and the target its own: a worker process "
-        f"gives about {_f(one)} req/s of this plan per core (the 1-process row, itself slowed "
-        "by sharing cores with the target), so N hosts x C cores scale close to linearly, "
-        f"about {_f(one * 8 if one else None)} req/s per 8-core worker host, until the "
-        "target or the network saturates.",
-    ]
+    lines = (
+        []
+        if not rps
+        else [
+            "- **Scaling**: with "
+            f"{max(rps) if rps else 'n/a'} worker processes the machine's two cores were "
+            f"{_f(busy.get(max(rps)) if busy else None)}% busy (the target, master and other users "
+            "included), and efficiency against linear fell to "
+            f"{_x(eff.get(max(eff)) if eff else None)}: the cores, not Locust, are the limit. On a "
+            "real fleet each worker host has its own cores and the target its own: a worker "
+            f"process gives about {_f(one)} req/s of this plan per core (the 1-process row, itself slowed "
+            "by sharing cores with the target), so N hosts x C cores scale close to linearly, "
+            f"about {_f(one * 8 if one else None)} req/s per 8-core worker host, until the "
+            "target or the network saturates.",
+        ]
+    )
     verdicts = [i.get("saturated") for items in rows.values() for i in items]
     busiest = max((b for b in busy.values() if b is not None), default=None)
     if verdicts and not any(verdicts) and busiest is not None and busiest >= 95:
@@ -511,7 +525,12 @@ def headline(
     if orch:
         out.append(
             f"- Cold site.yml {_f(orch.get('cold'), 0)} s, no-change site.yml "
-            f"{_f(orch.get('warm'), 0)} s, run_test overhead {_f(orch.get('overhead'), 0)} s"
+            f"{_f(orch.get('warm'), 0)} s"
+            + (
+                f", run_test overhead {_f(orch['overhead'], 0)} s"
+                if orch.get("overhead") is not None
+                else ""
+            )
             + (
                 f", `locust-fleet run` overhead {_f(orch['run_overhead'], 1)} s (4 hosts)."
                 if orch.get("run_overhead") is not None
