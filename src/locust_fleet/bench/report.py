@@ -425,15 +425,15 @@ def limits(
         if not rps
         else [
             "- **Scaling**: with "
-            f"{max(rps) if rps else 'n/a'} worker processes the machine's two cores were "
-            f"{_f(busy.get(max(rps)) if busy else None)}% busy (the target, master and other users "
-            "included), and efficiency against linear fell to "
-            f"{_x(eff.get(max(eff)) if eff else None)}: the cores, not Locust, are the limit. On a "
-            "real fleet each worker host has its own cores and the target its own: a worker "
-            f"process gives about {_f(one)} req/s of this plan per core (the 1-process row, itself slowed "
-            "by sharing cores with the target), so N hosts x C cores scale close to linearly, "
-            f"about {_f(one * 8 if one else None)} req/s per 8-core worker host, until the "
-            "target or the network saturates.",
+            f"{max(rps)} worker processes the machine's two cores were "
+            f"{_f(busy.get(max(rps)) if busy else None)}% busy (the target, master and other "
+            "users included), and efficiency against linear fell to "
+            f"{_x(eff.get(max(eff)) if eff else None)}: the cores, not Locust, are the limit. "
+            "On a real fleet each worker host has its own cores and the target its own: a "
+            f"worker process gives about {_f(one)} req/s of this plan per core (the 1-process "
+            "row, itself slowed by sharing cores with the target), so N hosts x C cores scale "
+            f"close to linearly, about {_f(one * 8 if one else None)} req/s per 8-core worker "
+            "host, until the target or the network saturates.",
         ]
     )
     verdicts = [i.get("saturated") for items in rows.values() for i in items]
