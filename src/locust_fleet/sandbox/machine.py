@@ -55,8 +55,10 @@ class Machine:
         spawn a unit it restarts in the hybrid tree nspawn gives it there)."""
         log = (self.directory / "console.log").open("ab")
         env = dict(os.environ)
+        procs = None
         if unified_cgroups:
             env["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"] = "1"
+            procs = str(self._own_cgroup() / "cgroup.procs")
         proc = subprocess.Popen(
             [
                 "systemd-nspawn",
@@ -77,6 +79,9 @@ class Machine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
+            # nspawn --keep-unit makes the cgroup it starts in the container's root: without a
+            # cgroup of its own, every host would share (and race on) one tree of units.
+            preexec_fn=(lambda: Path(procs).write_text("0")) if procs else None,
         )
         log.close()
         self.record.pid = proc.pid
@@ -165,7 +170,38 @@ class Machine:
                 ]
             )
 
+    @property
+    def cgroup_mount(self) -> Path:
+        return self.directory / "cgroup2"
+
+    def _own_cgroup(self) -> Path:
+        """This host's own cgroup in the kernel's cgroup v2 tree (mounted in the host's
+        folder): /locust-fleet/<sandbox host>."""
+        mount = self.cgroup_mount
+        mount.mkdir(exist_ok=True)
+        if not os.path.ismount(mount):
+            run(["mount", "-t", "cgroup2", "cgroup2", str(mount)])
+        own = mount / "locust-fleet" / self.record.name
+        own.mkdir(parents=True, exist_ok=True)
+        return own
+
+    def _remove_cgroup(self) -> None:
+        """Remove this host's cgroups (the container's systemd made some inside), deepest
+        first, then unmount the tree; runs once the container has stopped."""
+        mount = self.cgroup_mount
+        if not os.path.ismount(mount):
+            return
+        own = mount / "locust-fleet" / self.record.name
+        if own.is_dir():
+            for folder, _, _ in sorted(os.walk(own), key=lambda w: -w[0].count("/")):
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+        with contextlib.suppress(OSError):  # still holds the other hosts' cgroups
+            os.rmdir(mount / "locust-fleet")
+        run(["umount", str(mount)])
+
     def unmount(self) -> None:
+        self._remove_cgroup()
         if self.mounted():
             run(["umount", str(self.root)])
 
