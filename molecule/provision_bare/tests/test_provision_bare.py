@@ -76,6 +76,7 @@ def test_a_tag_runs_one_role_alone(host):
                 "locust_testplan : List and hash the files",
                 "locust_testplan : Check the plan name",
                 "locust_testplan : Read the plan on the controller and hash its files",
+                "locust_testplan : Read the plan's requirements.txt on the controller",
                 # site.yml's check of every host's Python, before any host changes
                 "Read the version of the host Python",
                 "Check that the host Python can run",
