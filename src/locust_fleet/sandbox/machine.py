@@ -50,9 +50,9 @@ class Machine:
         return _alive(self.record.leader, self.record.leader_start)
 
     def start(self, image: Path, bridge: str, unified_cgroups: bool = False) -> None:
-        """Boot the container. `unified_cgroups`: give it a cgroup v2 tree of its own even
-        on a host that mounts cgroup v1 (systemd 257, Debian 13's, then and again fails to
-        spawn a unit it restarts in the hybrid tree nspawn gives it there)."""
+        """Boot the container. `unified_cgroups`: a cgroup v2 tree even on a host that mounts
+        cgroup v1, rooted in a cgroup of this host's own (systemd 257, Debian 13's, fails to
+        spawn units whose cgroup another host of the sandbox removes)."""
         log = (self.directory / "console.log").open("ab")
         env = dict(os.environ)
         procs = None
