@@ -1,6 +1,6 @@
 """The master's ExecStopPost hook (roles/locust_master/files/locust-run-ended.py)
-marks the current run ended in its state file, keeps every other key, follows no
-link and never fails the unit."""
+marks the current run ended in its state file, keeps every other key, gives back
+the fleet's claim when the run holds it, follows no link and never fails the unit."""
 
 from __future__ import annotations
 
@@ -64,12 +64,21 @@ def run_hook(state_dir: Path, **env: str) -> subprocess.CompletedProcess:
     }
     environ.update(env)
     return subprocess.run(
-        [sys.executable, str(HOOK), f"--state-dir={state_dir}"],
+        [
+            sys.executable,
+            str(HOOK),
+            f"--state-dir={state_dir}",
+            f"--claim-file={claim_file(state_dir)}",
+        ],
         env=environ,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def claim_file(state_dir: Path) -> Path:
+    return state_dir.parent / "claim.json"
 
 
 def load(state_dir: Path) -> dict:

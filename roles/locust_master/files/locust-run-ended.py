@@ -5,7 +5,10 @@ Reads <state-dir>/current (a run id), loads <state-dir>/<run id>.json (schema 1)
 and, when its phase is "running", sets phase "ended", the time it ended and the
 unit's exit ({"code": $EXIT_CODE, "status": $EXIT_STATUS, "result":
 $SERVICE_RESULT}, null when systemd did not set one). Every other key is kept.
-The file is replaced atomically; no link is followed. Installed by the role
+The file is replaced atomically; no link is followed. Then it gives the fleet
+back: the run claim (--claim-file, the file fleet.locust.locust_run_claim keeps)
+is emptied, under the same lock, when this run holds it - the claim follows the
+run, so no controller has to be there to release it. Installed by the role
 locust_master. It never fails the unit: on any problem it writes one line to
 stderr and exits 0. Standard library only, Python 3.8 or later.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -23,6 +27,7 @@ import time
 from typing import Any
 
 DEFAULT_STATE_DIR = "/var/lib/locust/state"
+DEFAULT_CLAIM_FILE = "/run/locust-fleet/claim.json"
 SCHEMA = 1
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_BYTES = 16 * 1024 * 1024
@@ -96,16 +101,50 @@ def write_atomically(dir_fd: int, name: str, data: bytes, like: os.stat_result) 
     os.fsync(dir_fd)
 
 
-def record_end(state_dir: str, environ: dict[str, str], now: float) -> str:
-    """Mark the current run ended; returns what was done (raises Skip when nothing was)."""
+def current_run(state_dir: str) -> str:
+    """The run id in <state-dir>/current (raises Skip when there is none)."""
     dir_fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         try:
             run_id = read_regular_file(dir_fd, "current").decode("utf-8").strip()
         except FileNotFoundError:
             raise Skip(f"no current run in {state_dir}") from None
-        if not RUN_ID.match(run_id):
-            raise Skip(f"{state_dir}/current holds no usable run id: {run_id[:100]!r}")
+    finally:
+        os.close(dir_fd)
+    if not RUN_ID.match(run_id):
+        raise Skip(f"{state_dir}/current holds no usable run id: {run_id[:100]!r}")
+    return run_id
+
+
+def release_claim(path: str, run_id: str) -> str:
+    """Empty the claim file when run_id holds it (flock'd as the claim module does)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return "no claim file"
+    with os.fdopen(fd, "r+") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return f"{path} is not a regular file: left as it is"
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        text = handle.read(MAX_BYTES).strip()
+        try:
+            holder = json.loads(text) if text else None
+        except ValueError:
+            holder = None
+        if not isinstance(holder, dict) or holder.get("run_id") != run_id:
+            return "the fleet's claim is not this run's: left as it is"
+        handle.seek(0)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+    return "fleet claim released"
+
+
+def record_end(state_dir: str, environ: dict[str, str], now: float) -> str:
+    """Mark the current run ended; returns what was done (raises Skip when nothing was)."""
+    run_id = current_run(state_dir)
+    dir_fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
         name = run_id + ".json"
         state = json.loads(read_regular_file(dir_fd, name).decode("utf-8"))
         if not isinstance(state, dict):
@@ -134,19 +173,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--state-dir", default=DEFAULT_STATE_DIR, help="folder of the runs' state files"
     )
+    parser.add_argument(
+        "--claim-file", default=DEFAULT_CLAIM_FILE, help="the fleet's run claim (released)"
+    )
     try:
         args = parser.parse_args(argv)
-        done = record_end(args.state_dir, dict(os.environ), time.time())
     except SystemExit:
         print("locust-run-ended: bad arguments; nothing recorded", file=sys.stderr)
         return 0
+    try:
+        done = record_end(args.state_dir, dict(os.environ), time.time())
     except Skip as skip:
-        print(f"locust-run-ended: {skip}", file=sys.stderr)
-        return 0
+        done = str(skip)
     except Exception as err:  # the hook must never fail the unit
-        print(f"locust-run-ended: nothing recorded: {type(err).__name__}: {err}", file=sys.stderr)
-        return 0
-    print(f"locust-run-ended: {done}", file=sys.stderr)
+        done = f"nothing recorded: {type(err).__name__}: {err}"
+    try:
+        released = release_claim(args.claim_file, current_run(args.state_dir))
+    except Skip:
+        released = "claim left as it is (no current run)"
+    except Exception as err:
+        released = f"claim left as it is: {type(err).__name__}: {err}"
+    print(f"locust-run-ended: {done}; {released}", file=sys.stderr)
     return 0
 
 

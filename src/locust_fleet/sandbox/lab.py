@@ -113,7 +113,7 @@ class Sandbox:
             if is_monitor:
                 master = next(h for h in wanted if h.role == "master")
                 write_prometheus_config(machine.root, self.name, master.ip)
-            machine.start(image, self.bridge, unified_cgroups=state.release != "bookworm")
+            machine.start(image, self.bridge, unified_cgroups=True)
             state.save()
             booting.append(machine)
         if booting:
