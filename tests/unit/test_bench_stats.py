@@ -123,3 +123,20 @@ def test_describe_step_says_held_or_why_not() -> None:
     assert stats.describe_step(
         failures=0, requests=0, saturated=False, error="workers missing", **kwargs
     ).startswith("orchestration error")
+
+
+def test_locusts_own_start_and_stop_are_read_from_the_master_log(tmp_path) -> None:
+    from locust_fleet.bench.harness import _locust_own_seconds
+
+    log = tmp_path / "master.log"
+    log.write_text(
+        "[2026-12-03 15:26:25,126] m/INFO/locust.main: Starting Locust 2.47.0\n"
+        "[2026-12-03 15:26:25,142] m/INFO/locust.runners: w1 (index 0) reported as ready.\n"
+        "[2026-12-03 15:26:26,131] m/INFO/locust.main: Run time limit set to 10 seconds\n"
+        "[2026-12-03 15:26:36,132] m/INFO/locust.main: --run-time limit reached, shutting down\n"
+        "[2026-12-03 15:26:37,183] m/INFO/locust.main: Shutting down (exit code 0)\n"
+    )
+    assert abs(_locust_own_seconds(log) - (1.005 + 1.051)) < 1e-6
+    log.write_text("[2026-12-03 15:26:25,126] m/INFO/locust.main: Starting Locust 2.47.0\n")
+    assert _locust_own_seconds(log) is None
+    assert _locust_own_seconds(tmp_path / "absent.log") is None

@@ -4,6 +4,7 @@ with the exact command that produced it."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -108,6 +109,7 @@ class RunRecord:
     causes: list[str] = field(default_factory=list)
     error: str = ""
     users: int = 0
+    locust_own_s: float | None = None  # master start to test start, plus test end to exit
 
     @property
     def req_per_cpu_s(self) -> float | None:
@@ -136,6 +138,37 @@ def _messages_of(results: RunResults) -> list[str]:
         if path is not None and Path(path).exists():
             texts.append(Path(path).read_text(errors="replace")[-200_000:])
     return texts
+
+
+_LOG_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
+_LOCUST_MARKS = {
+    "start": "locust.main: Starting Locust",
+    "test_start": "Run time limit set to",
+    "test_end": "--run-time limit reached",
+    "exit": "locust.main: Shutting down",
+}
+
+
+def _locust_own_seconds(master_log: Path) -> float | None:
+    """Seconds the master spends outside the test in a headless run: from its start to the
+    test's (Locust polls for the expected workers once a second) and from the test's end to
+    its exit (two 0.5 s waits for the workers' last reports). None when the log lacks a mark."""
+    seen: dict[str, float] = {}
+    try:
+        lines = master_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        stamp = _LOG_STAMP.match(line)
+        if stamp is None:
+            continue
+        for key, mark in _LOCUST_MARKS.items():
+            if mark in line and key not in seen:
+                at = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f")
+                seen[key] = at.replace(tzinfo=UTC).timestamp()
+    if len(seen) < len(_LOCUST_MARKS):
+        return None
+    return (seen["test_start"] - seen["start"]) + (seen["exit"] - seen["test_end"])
 
 
 class Harness:
@@ -290,6 +323,63 @@ class Harness:
             f"{record.worker_cpu_s or 0:.1f} s, saturated={record.saturated}, "
             f"machine busy {record.host_busy or 0:.0f}%"
         )
+        return record
+
+    def cli_run(
+        self, label: str, inventory: Path, plan: str, users: int, spawn_rate: float, seconds: int
+    ) -> RunRecord:
+        """`locust-fleet run` as a user types it, in its own process: the wall time is the
+        command's, from its start to its exit (imports, the playbook, the reports)."""
+        results_dir = self.workdir / "results"
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-b{os.getpid() % 10000:04d}"
+        run_id += f"{int(time.monotonic() * 1000) % 100:02d}"
+        argv = [
+            str(self.root / CLI),
+            "run",
+            "-i",
+            self.rel(inventory),
+            "--plan",
+            plan,
+            "-u",
+            str(users),
+            "-r",
+            f"{spawn_rate:g}",
+            "-t",
+            f"{seconds}s",
+            "--results",
+            self.rel(results_dir),
+            "--allow-saturated",
+            "--secret-env",
+            SECRET,
+            "--run-id",
+            run_id,
+        ]
+        command = f"{SECRET}=1 " + shlex.join([CLI, *argv[1:-2]])
+        log(f"{label}: {command}")
+        start = time.monotonic()
+        proc = subprocess.run(
+            argv,
+            cwd=self.root,
+            env={**os.environ, SECRET: "1"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.monotonic() - start
+        run_dir = results_dir / run_id
+        record = RunRecord(
+            label,
+            command,
+            wall,
+            seconds,
+            proc.returncode,
+            self.rel(run_dir) if run_dir.is_dir() else None,
+            users=users,
+        )
+        if proc.returncode not in (0, 4):
+            record.error = proc.stderr.strip()[-2000:] or f"exit {proc.returncode}"
+        record.locust_own_s = _locust_own_seconds(run_dir / "master.log")
+        log(f"{label}: exit {proc.returncode} in {wall:.1f} s")
         return record
 
     # --- wrk -----------------------------------------------------------------------------

@@ -232,7 +232,7 @@ class Sections:
                 asdict(self.h.site(inv, "locustfiles/website", f"no-change site.yml #{rep + 1}"))
             )
         for rep in range(OVERHEAD_RUNS):
-            record = self.h.run(
+            record = self.h.cli_run(
                 f"overhead run #{rep + 1}", inv, "locustfiles/website", 10, 10, OVERHEAD_RUN_S
             )
             runs.append({**asdict(record), "overhead_s": record.overhead_s})

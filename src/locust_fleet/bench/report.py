@@ -207,6 +207,8 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
     own = [r for r in (orch or {}).get("runs", []) if not r.get("error") and r.get("run_dir")]
     if own:
         figures["run_overhead"] = median(r["wall_s"] - r["run_s"] for r in own)
+        owns = [r["locust_own_s"] for r in own if r.get("locust_own_s") is not None]
+        figures["locust_own"] = median(owns) if owns else None
     lines = []
     if orch:
         cold, warm = orch["cold"], orch["no_change"]
@@ -241,9 +243,17 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
     lines += [
         "",
         "Cold = `locust-fleet sandbox down` and `up` (fresh hosts from the cached image) before",
-        "each run; the wheelhouse on the controller is already built. The overhead covers",
-        "preflight (plan import, fleet checks), plan deploy and sha256 check, worker restart and",
-        "wait, master start, fetch of results and journals, run.json and the reports.",
+        "each run; the wheelhouse on the controller is already built. The overhead is the wall",
+        "time of the `locust-fleet run` command in its own process (Python start, the playbook,",
+        "the reports) minus the run time: preflight (plan import, fleet checks), plan deploy",
+        "check, worker restart, master start, fetch of results and journals, run.json and the",
+        "reports. It includes Locust's own start and stop in every headless master "
+        + (
+            f"(median {_f(figures['locust_own'], 1)} s: it polls for the expected workers "
+            "once a second and waits twice 0.5 s for the workers' last reports)."
+            if figures.get("locust_own") is not None
+            else "(about 2 s)."
+        ),
         "",
         "```",
         "\n".join(
