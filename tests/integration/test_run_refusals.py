@@ -233,3 +233,16 @@ def test_a_plan_pin_that_would_replace_a_package_of_locusts_is_refused_naming_it
     # A released claim file is empty: nobody holds the fleet.
     holder = fleet.ssh(master, "cat /run/locust-fleet/claim.json", check=False).stdout
     assert holder.strip() == "", holder
+
+
+def test_a_host_clock_further_off_than_allowed_is_refused(fleet, before, tmp_path):
+    # The sandbox's hosts share this machine's clock: a limit of 0 ms is below any offset
+    # the preflight measures, so every host is named.
+    proc = _run(fleet, tmp_path, "--max-clock-offset", "0")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    text = flat(proc.stderr)
+    worker = fleet.role("worker")[0]["name"]
+    assert f"{worker}: its clock is " in text, text[-2000:]
+    assert "more than locust_run_max_clock_offset (0.0 ms)" in text
+    assert "chrony or systemd-timesyncd" in text
+    assert fingerprint(fleet) == before

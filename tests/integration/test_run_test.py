@@ -80,6 +80,11 @@ def test_run_json_describes_the_run(playbook_run, fleet):
     assert record["workers_connected"] == record["workers_expected"]
     assert record["master_exit_code"] == 0
     assert record["started_at"] < record["ended_at"]
+    # Every host's clock, measured against the controller's before the start (the sandbox's
+    # hosts share this machine's clock: a few ms of measurement at most).
+    fleet_hosts = {h["name"] for h in fleet.hosts if h["role"] != "target"}
+    assert set(record["clock_offsets_ms"]) == fleet_hosts
+    assert all(abs(ms) < 100 for ms in record["clock_offsets_ms"].values()), record
 
 
 def test_requests_reached_the_target_without_failures(playbook_run):

@@ -182,3 +182,28 @@ def test_the_boot_id_is_read(tmp_path: Path) -> None:
     assert facts.boot_id(str(tmp_path / "none")) is None
     if os.path.exists(facts.BOOT_ID_PATH):
         assert facts.boot_id()
+
+
+def _action_plugin():
+    spec = importlib.util.spec_from_file_location(
+        "fleet_locust_host_facts_action", REPO / "collection/plugins/action/locust_host_facts.py"
+    )
+    action = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(action)
+    return action
+
+
+def test_the_clock_offset_is_computed_as_ntp_does() -> None:
+    offset = _action_plugin().clock_offset
+    # host 2.0 s ahead, 0.1 s each way, 0.3 s on the host
+    got, delay = offset(sent=100.0, host_start=102.1, host_answer=102.4, received=100.5)
+    assert got == pytest.approx(2.0) and delay == pytest.approx(0.2)
+    # host behind, uneven legs: the error stays within half the delay
+    got, delay = offset(sent=100.0, host_start=99.05, host_answer=99.3, received=100.4)
+    assert abs(got - -1.0) <= delay / 2 + 1e-9
+
+
+def test_the_module_reads_when_its_process_started() -> None:
+    started = facts.started_clock()
+    assert started is not None
+    assert time.time() - 600 < started <= time.time() + 0.02

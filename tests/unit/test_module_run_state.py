@@ -64,6 +64,7 @@ def start_params(run_id: str, **options) -> dict:
         "manifest_sha256": "3f2a",
         "expected_workers": 8,
         "worker_processes": {"w1": "4", "w2": 4},
+        "clock_offsets_ms": {"m": 0.4, "w1": "-1.5"},
         "controller": "ops@laptop",
         "created": None,
         "sampler_unit": f"locust-cpu-sampler-{run_id}",
@@ -102,6 +103,7 @@ def test_start_writes_the_runs_state_and_names_it_current(state_dir: Path) -> No
         "run_dir": "/var/lib/locust/runs/r1",
         "deadline": 1900.0,
         "boot_id": "boot-1",
+        "clock_offsets_ms": {"m": 0.4, "w1": -1.5},
     }
     assert (state_dir / "current").read_text().strip() == "r1"
     assert stat.S_IMODE((state_dir / "r1.json").stat().st_mode) == 0o644

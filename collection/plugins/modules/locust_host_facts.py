@@ -25,8 +25,9 @@ description:
     master and worker host - the installed Locust version, the deployed test plan and how
     its files compare with the plan's sha256 manifest, whether C(locust-master.service)
     is active and which C(locust-worker@) instances are enabled.
-  - Also returns the host's Python version, its clock and its boot id, so the controller
-    can reason about the host's time without trusting its own.
+  - Also returns the host's Python version, its clock (when the module's process started and
+    when it answered) and its boot id. The action plugin of the same name times the call on
+    the controller and turns the two clock readings into the host's clock offset.
   - The results are top-level keys of the result, not C(ansible_facts).
 options:
   base_dir:
@@ -95,8 +96,27 @@ python_version:
   type: str
   sample: 3.11.2
 clock:
-  description: The host's time.time() when it was read (epoch seconds).
+  description: The host's time.time() when it was read, as the module answers (epoch seconds).
   returned: always
+  type: float
+started_clock:
+  description:
+    - The host's wall time when the module's process started (epoch seconds, to the kernel's
+      10 ms tick), from C(/proc/self/stat) and C(CLOCK_BOOTTIME); null when unreadable.
+  returned: always
+  type: float
+clock_offset_ms:
+  description:
+    - Set by the action plugin - how far the host's clock is ahead of the controller's in ms
+      (negative when behind), estimated as NTP does from the call's send and receive times on
+      the controller and RV(started_clock) and RV(clock) on the host.
+  returned: when the host answered
+  type: float
+clock_delay_ms:
+  description:
+    - Set by the action plugin - the call's round trip minus the host's own time in it (ms);
+      the offset is right to within half of it.
+  returned: when the host answered
   type: float
 boot_id:
   description: The host's boot id (changes at every boot); null when unreadable.
@@ -226,6 +246,19 @@ def boot_id(path=BOOT_ID_PATH):
         return None
 
 
+def started_clock():
+    """Wall time at which this process started, or None."""
+    try:
+        with open("/proc/self/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[19])  # field 22, starttime: clock ticks after boot
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+        now = time.time()
+    except (OSError, IndexError, ValueError, AttributeError):
+        return None
+    return now - (since_boot - ticks / os.sysconf("SC_CLK_TCK"))
+
+
 def host_facts(base_dir):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
     return {
@@ -238,8 +271,9 @@ def host_facts(base_dir):
         "master_active": master_active(),
         "worker_instances": worker_instances(),
         "python_version": platform.python_version(),
-        "clock": time.time(),
         "boot_id": boot_id(),
+        "started_clock": started_clock(),
+        "clock": time.time(),
     }
 
 

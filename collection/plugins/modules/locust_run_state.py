@@ -73,6 +73,10 @@ options:
     description: Worker host -> its number of worker processes.
     type: dict
     default: {}
+  clock_offsets_ms:
+    description: Host -> its clock minus the controller's in ms, as the preflight measured it.
+    type: dict
+    default: {}
   controller:
     description: Who started the run (user@host of the controller).
     type: str
@@ -385,6 +389,9 @@ def new_state(params, now, boot):
         "run_dir": params.get("run_dir") or "",
         "deadline": now + float(params["run_seconds_budget"]),
         "boot_id": boot,
+        "clock_offsets_ms": {
+            str(host): float(ms) for host, ms in (params.get("clock_offsets_ms") or {}).items()
+        },
     }
 
 
@@ -563,6 +570,7 @@ def main():
             "manifest_sha256": {"type": "str"},
             "expected_workers": {"type": "int"},
             "worker_processes": {"type": "dict", "default": {}},
+            "clock_offsets_ms": {"type": "dict", "default": {}},
             "controller": {"type": "str", "default": ""},
             "created": {"type": "float"},
             "sampler_unit": {"type": "str"},

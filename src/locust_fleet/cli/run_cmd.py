@@ -60,6 +60,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--run-id", help="default: UTC time plus a random suffix")
     run.add_argument(
+        "--max-clock-offset",
+        metavar="MS",
+        help="refuse the run when a host's clock is further than this off the controller's "
+        "(milliseconds; default 500, the playbooks' locust_run_max_clock_offset)",
+    )
+    run.add_argument(
         "--allow-saturated",
         action="store_true",
         help="do not fail (exit 4) when a load generator saturated",
@@ -122,6 +128,19 @@ def _handle(args: argparse.Namespace) -> int:
             console.print(f"[bold red]error:[/] --arg {item!r} must be NAME=VALUE")
             return int(ExitCode.ERROR)
         extra[name] = value
+    extravars = {}
+    if args.max_clock_offset is not None:
+        try:
+            limit = float(args.max_clock_offset)
+        except ValueError:
+            limit = -1.0
+        if not limit >= 0:  # also refuses nan
+            console.print(
+                f"[bold red]error:[/] --max-clock-offset {args.max_clock_offset!r} must be a "
+                "number of milliseconds, 0 or more, e.g. --max-clock-offset 250"
+            )
+            return int(ExitCode.ERROR)
+        extravars["locust_run_max_clock_offset"] = limit
     progress = Progress(console, label="run")
     try:
         result = fleet.run(
@@ -142,6 +161,7 @@ def _handle(args: argparse.Namespace) -> int:
             junit=args.junit,
             detach=args.detach,
             event_handler=progress,
+            extravars=extravars or None,
         )
     except fleet.UsageError as err:
         progress.close()

@@ -190,6 +190,9 @@ def build_record(
         controller=str(state.get("controller") or ""),
         worker_processes={str(h): int(n) for h, n in (state.get("worker_processes") or {}).items()},
         workers_expected=int(state.get("expected_workers") or 0),
+        clock_offsets_ms={
+            str(h): float(ms) for h, ms in (state.get("clock_offsets_ms") or {}).items()
+        },
         workers_connected=workers_connected(master_log),
         master_exit_code=_exit_code(exit_info),
         master_unit_result=exit_info.get("result"),

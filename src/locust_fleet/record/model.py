@@ -79,6 +79,8 @@ class RunRecord:
     worker_processes: dict[str, int] = field(default_factory=dict)
     workers_expected: int = 0
     workers_connected: int | None = None
+    # Host -> its clock minus the controller's (ms), measured by the preflight.
+    clock_offsets_ms: dict[str, float] = field(default_factory=dict)
     master_exit_code: int | None = None
     master_unit_result: str | None = None
     stopped: bool = False  # ended by stop (locust-fleet stop, playbooks/stop.yml, UI fetch)
