@@ -37,3 +37,12 @@ def test_a_bad_clock_offset_limit_is_refused_before_anything_runs(capsys, tmp_pa
     assert code == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "--max-clock-offset" in err and "0 or more" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc"])
+def test_a_bad_compare_threshold_is_a_usage_error(capsys, tmp_path, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--threshold", value])
+    assert exit_info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--threshold" in err and "is not a fraction 0 or more" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -319,10 +320,11 @@ def test_stats_json_wrong_shape(tmp_path: Path) -> None:
         load_run(run)
 
 
-def test_binary_garbage_is_reported_not_crashed_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["locust_failures.csv", "run.json", "stats.json"])
+def test_binary_garbage_is_reported_not_crashed_on(tmp_path: Path, name: str) -> None:
     run = copy_run(tmp_path)
-    (run / "locust_failures.csv").write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ResultsError, match=r"locust_failures\.csv: not UTF-8"):
+    (run / name).write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ResultsError, match=rf"{re.escape(name)}: not UTF-8 text"):
         load_run(run)
 
 

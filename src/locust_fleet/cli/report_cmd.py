@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..checks import CheckSyntaxError
@@ -28,11 +29,24 @@ def register(verbs: argparse._SubParsersAction) -> None:
     compare.add_argument("run_b", type=Path, help="the run to judge")
     compare.add_argument(
         "--threshold",
-        type=float,
+        type=_threshold,
         default=0.10,
         help="relative change counted as a regression (default 0.10)",
     )
     compare.set_defaults(handler=_compare)
+
+
+def _threshold(text: str) -> float:
+    """--threshold: a finite fraction, 0 or more (argparse turns the refusal into exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a fraction 0 or more; give e.g. 0.10 for 10%"
+        )
+    return value
 
 
 def _report(args: argparse.Namespace) -> int:

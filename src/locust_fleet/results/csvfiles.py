@@ -27,6 +27,7 @@ from locust_fleet.results.model import (
     HistoryRow,
     JsonEndpointStats,
 )
+from locust_fleet.results.text import read_utf8
 
 _PERCENTILE_COLUMN = re.compile(r"^(\d+(?:\.\d+)?)%$")
 _NOT_AVAILABLE = "N/A"
@@ -134,10 +135,7 @@ def parse_timestamp(raw: str) -> datetime:
 
 def _read_rows(path: Path, required: Sequence[str]) -> tuple[list[str], Iterator[_Row]]:
     """Header and records of ``path``; checks the header has every ``required`` column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ResultsError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_utf8(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -344,7 +342,7 @@ def _int_keys(path: Path, where: str, value: Any) -> dict[int, int]:
 def read_json_stats(path: Path) -> tuple[JsonEndpointStats, ...]:
     """Locust's ``--json-file`` output: a list of per-endpoint objects."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(path))
     except json.JSONDecodeError as exc:
         raise ResultsError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
     if not isinstance(data, list):

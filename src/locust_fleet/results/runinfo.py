@@ -10,6 +10,7 @@ from typing import Any
 from locust_fleet.results.csvfiles import parse_timestamp
 from locust_fleet.results.errors import ResultsError
 from locust_fleet.results.model import RunEvent, RunHosts, RunMetadata, RunParameters, RunShape
+from locust_fleet.results.text import read_utf8
 
 
 class _Object:
@@ -121,7 +122,7 @@ class _Object:
 def read_run_json(path: Path) -> RunMetadata:
     """``run.json`` -> :class:`RunMetadata`; ResultsError naming the key when malformed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_utf8(path))
     except json.JSONDecodeError as exc:
         raise ResultsError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
     top = _Object(path, "", data)
