@@ -60,6 +60,20 @@ def test_exposing_the_ui_without_a_login_is_refused(ui_fleet):
     assert active.stdout.strip() != "active"
 
 
+def test_a_ui_port_that_would_shut_out_ssh_is_refused(ui_fleet):
+    # The UI's port filter drops every source not allowed on its port: on port 22 it
+    # would lock everyone out of the master.
+    proc = cli(
+        "ui", "-i", str(ui_fleet.inventory), "--plan", "locustfiles/website", "--no-forward",
+        "-e", "locust_ui_port=22",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "its SSH port 22 (the UI's port filter would shut SSH out)" in flat(proc.stderr)
+    active = ui_fleet.ssh(_master(ui_fleet), "systemctl is-active locust-master.service", False)
+    assert active.stdout.strip() != "active"
+    assert ui_fleet.ssh(_master(ui_fleet), "true").returncode == 0  # SSH still works
+
+
 def _header(driver, label: str) -> str:
     """The value under a label in the UI's top bar (Status, Workers, RPS, ...)."""
     from selenium.webdriver.common.by import By

@@ -46,3 +46,11 @@ def test_a_bad_compare_threshold_is_a_usage_error(capsys, tmp_path, value):
     assert exit_info.value.code == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "--threshold" in err and "is not a fraction 0 or more" in err
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000"])
+def test_a_bad_ui_port_is_refused_before_anything_runs(capsys, tmp_path, value):
+    code = main(["ui", "-i", str(tmp_path / "hosts.yml"), "-e", f"locust_ui_port={value}"])
+    assert code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "locust_ui_port" in err and "must be a TCP port (1-65535)" in err

@@ -58,7 +58,8 @@ def test_forward_command_keeps_both_ends_on_loopback():
     assert command[command.index("-i") + 1] == "/keys/fleet"
     assert command[command.index("-p") + 1] == "2222"
     assert "ExitOnForwardFailure=yes" in command and "BatchMode=yes" in command
-    assert command[-3:] == ["-o", "A=b", "deploy@10.1.2.3"]
+    # the destination after "--": a host named "-oProxyCommand=..." is not an option
+    assert command[-4:] == ["-o", "A=b", "--", "deploy@10.1.2.3"]
     assert forward.url == "http://127.0.0.1:40123/"
 
 

@@ -107,7 +107,14 @@ def _ui(args: argparse.Namespace) -> int:
     except fleet.UsageError as err:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
-    ui_port = int(str(extravars.get("locust_ui_port", args.ui_port)))
+    port_text = str(extravars.get("locust_ui_port", args.ui_port))
+    if not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        console.print(
+            f"[bold red]error:[/] locust_ui_port {port_text!r} must be a TCP port (1-65535), "
+            "e.g. -e locust_ui_port=8089"
+        )
+        return int(ExitCode.ERROR)
+    ui_port = int(port_text)
     if args.plan:
         extravars["locust_plan"] = str(args.plan.resolve())
         extravars["locust_ui_port"] = ui_port

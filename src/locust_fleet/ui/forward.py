@@ -118,7 +118,8 @@ class Forward:
         if self.target.port:
             command += ["-p", str(self.target.port)]
         command += list(self.target.options)
-        command.append(self.target.destination())
+        # "--": a destination that begins with "-" is never read as an option.
+        command += ["--", self.target.destination()]
         return command
 
     @property
