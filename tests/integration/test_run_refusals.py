@@ -246,3 +246,19 @@ def test_a_host_clock_further_off_than_allowed_is_refused(fleet, before, tmp_pat
     assert "more than locust_run_max_clock_offset (0.0 ms)" in text
     assert "chrony or systemd-timesyncd" in text
     assert fingerprint(fleet) == before
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("run-time=1h", "'run-time' is set by the fleet itself (from -t / locust_run_time)"),
+        ("csv=/etc/locust/stolen", "'csv' is set by the fleet itself"),
+    ],
+)
+def test_a_plan_argument_cannot_override_the_fleets_own_options(
+    fleet, before, tmp_path, arg, message
+):
+    proc = _run(fleet, tmp_path, "--arg", arg)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in flat(proc.stderr)
+    assert fingerprint(fleet) == before

@@ -89,6 +89,71 @@ def check_numbers(args: dict) -> int:
     return seconds
 
 
+# Locust options the fleet sets itself in the master's config (headless and UI), or that
+# would change what the master is (a worker, a second process, another config file).
+FLEET_OPTIONS = {
+    "locustfile": "the plan (--plan / locust_plan)",
+    "config": "the fleet's own master config",
+    "master": "the fleet",
+    "worker": "the fleet",
+    "master-host": "the fleet",
+    "master-port": "the fleet",
+    "master-bind-host": "the fleet",
+    "master-bind-port": "locust_master_port",
+    "processes": "locust_worker_processes",
+    "headless": "the fleet",
+    "autostart": "the fleet",
+    "autoquit": "the fleet",
+    "expect-workers": "the fleet (every worker process of the inventory)",
+    "expect-workers-max-wait": "locust_run_expect_workers_timeout",
+    "users": "-u / locust_users",
+    "spawn-rate": "-r / locust_spawn_rate",
+    "run-time": "-t / locust_run_time",
+    "stop-timeout": "locust_run_stop_timeout",
+    "host": "locust_target_url",
+    "tags": "--tag / locust_tags",
+    "exclude-tags": "--exclude-tag / locust_exclude_tags",
+    "csv": "the fleet (the run's folder)",
+    "csv-full-history": "the fleet",
+    "html": "the fleet (the run's folder)",
+    "json-file": "the fleet (the run's folder)",
+    "json": "the fleet",
+    "logfile": "the fleet (the run's folder)",
+    "web-host": "locust_ui_listen",
+    "web-port": "locust_ui_port",
+    "web-login": "locust_ui_username",
+    "tls-cert": "locust_ui_tls_cert",
+    "tls-key": "locust_ui_tls_key",
+    "fleet-shape-bound": "the fleet",
+    "fleet-shape-record": "the fleet",
+}
+_OPTION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def check_extra_args(extra_args: dict) -> None:
+    """A plan argument is a plain option name with a one-line value, and never one of the
+    options the fleet sets itself (written after them, it would win)."""
+    for raw_name, value in extra_args.items():
+        name = str(raw_name).lstrip("-").replace("_", "-")
+        if not _OPTION_NAME.match(name):
+            raise AnsibleActionFail(
+                f"locust_extra_args: {str(raw_name)!r} is not an option name (letters, digits "
+                "and dashes, e.g. --arg product-id=42)"
+            )
+        if name in FLEET_OPTIONS:
+            raise AnsibleActionFail(
+                f"locust_extra_args: {name!r} is set by the fleet itself (from "
+                f"{FLEET_OPTIONS[name]}); a plan argument cannot change it. Give the fleet's "
+                "own setting instead, or rename the plan's argument."
+            )
+        text = "" if value is None else str(value)
+        if any(ch in text for ch in "\r\n\x00"):
+            raise AnsibleActionFail(
+                f"locust_extra_args: the value of {name!r} holds a line break or NUL, which a "
+                "Locust config line cannot carry; give it on one line."
+            )
+
+
 def check_inventory(masters: list, workers: list) -> None:
     if len(masters) != 1 or not workers:
         raise AnsibleActionFail(
@@ -264,6 +329,7 @@ class ActionModule(ActionBase):
                 f"that runs ansible-playbook ({err}); pip install locust-fleet"
             ) from None
         seconds = check_numbers(args)
+        check_extra_args(args["extra_args"])
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
