@@ -241,3 +241,16 @@ def test_the_module_fails_on_a_linked_run_folder(
     assert result["failed"]
     assert "host w1" in result["msg"] and "symbolic link" in result["msg"]
     assert "archive_base64" not in result
+
+
+def test_the_runs_secrets_file_is_removed_and_a_link_there_is_not_followed(tmp_path):
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("TOKEN=abc\n")
+    assert collect.remove_secrets(str(secrets)) is True
+    assert not secrets.exists()
+    assert collect.remove_secrets(str(secrets)) is False
+    kept = tmp_path / "elsewhere"
+    kept.write_text("keep\n")
+    secrets.symlink_to(kept)
+    assert collect.remove_secrets(str(secrets)) is True
+    assert kept.read_text() == "keep\n"

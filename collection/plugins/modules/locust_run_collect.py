@@ -65,6 +65,12 @@ options:
     description: The largest archive allowed; a larger one fails the task.
     type: int
     default: 209715200
+  secrets_file:
+    description:
+      - The run's secrets file (C(/etc/locust/secrets.env)), removed once the archive is built -
+        the run that needed its values is over. A link there is removed, never followed.
+      - Not removed in check mode.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -83,6 +89,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+secrets_removed:
+  description: Whether O(secrets_file) was there and is now removed.
+  returned: success
+  type: bool
 archive_base64:
   description: The tar.gz, base64-encoded.
   returned: success
@@ -404,6 +414,7 @@ def main():
             "sampler_unit": {"type": "str", "required": True},
             "state_file": {"type": "path"},
             "max_bytes": {"type": "int", "default": 200 << 20},
+            "secrets_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -421,7 +432,19 @@ def main():
         module.fail_json(
             msg="host {}: cannot read {}: {}".format(params["host"], params["run_dir"], err)
         )
-    module.exit_json(changed=False, **result(data, members, skipped))
+    removed = False
+    if params["secrets_file"] and not module.check_mode:
+        removed = remove_secrets(params["secrets_file"])
+    module.exit_json(changed=removed, secrets_removed=removed, **result(data, members, skipped))
+
+
+def remove_secrets(path):
+    """Remove the file (unlink never follows a link); whether there was one."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
