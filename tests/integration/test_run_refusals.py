@@ -4,12 +4,13 @@ names the problem and the fix, and the hosts exactly as they were."""
 from __future__ import annotations
 
 import copy
+import shutil
 import time
 
 import pytest
 import yaml
 
-from .sandbox_hosts import cli, flat
+from .sandbox_hosts import REPO, cli, flat
 
 SYNTAX_ERROR = "from locust import HttpUser\nclass Broken(HttpUser)\n    pass\n"
 NO_USER = "from locust import HttpUser\n\nVALUE = 1\n"
@@ -259,6 +260,25 @@ def test_a_plan_argument_cannot_override_the_fleets_own_options(
     fleet, before, tmp_path, arg, message
 ):
     proc = _run(fleet, tmp_path, "--arg", arg)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in flat(proc.stderr)
+    assert fingerprint(fleet) == before
+
+
+@pytest.mark.parametrize("kind", ["link", "venv"])
+def test_a_plan_with_a_link_or_a_virtualenv_is_refused_not_shipped_in_part(
+    fleet, before, tmp_path, kind
+):
+    plan = tmp_path / "plan"
+    shutil.copytree(REPO / "locustfiles" / "website", plan)
+    if kind == "link":
+        (plan / "users.csv").symlink_to("/etc/hostname")
+        message = "plan's users.csv is a symbolic link (to /etc/hostname): links are not shipped"
+    else:
+        (plan / "venv" / "bin").mkdir(parents=True)
+        (plan / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        message = "the plan holds venv/, a virtualenv or node_modules folder"
+    proc = _run(fleet, tmp_path, plan=plan)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert message in flat(proc.stderr)
     assert fingerprint(fleet) == before

@@ -30,11 +30,10 @@ def plan(tmp_path: Path) -> Path:
     (root / "__pycache__" / "x.py").write_text("")
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("")
-    (root / "link.py").symlink_to(root / "locustfile.py")
     return root
 
 
-def test_a_folder_ships_its_regular_files_but_hidden_byte_code_and_links(plan: Path) -> None:
+def test_a_folder_ships_its_regular_files_but_hidden_and_byte_code(plan: Path) -> None:
     read = locust_plan.read_plan(str(plan))
     assert read["name"] == "shop" and read["is_file"] is False
     assert read["rels"] == ["data/users.csv", "locustfile.py"]
@@ -82,3 +81,34 @@ def test_a_missing_plan_is_refused(tmp_path: Path) -> None:
 
 def test_the_idle_plan_keeps_its_reserved_name(plan: Path) -> None:
     assert locust_plan.read_plan(str(plan), "_idle", check_name=False)["name"] == "_idle"
+
+
+def test_a_link_in_the_plan_is_refused_naming_it_not_left_out(plan: Path) -> None:
+    (plan / "link.py").symlink_to(plan / "locustfile.py")
+    with pytest.raises(locust_plan.PlanError, match=r"plan's link\.py is a symbolic link"):
+        locust_plan.read_plan(str(plan))
+    (plan / "link.py").unlink()
+    (plan / "shared").symlink_to(plan / "data")
+    with pytest.raises(locust_plan.PlanError, match=r"plan's shared is a symbolic link"):
+        locust_plan.read_plan(str(plan))
+    # excluded by name, it is not the plan's: no refusal
+    read = locust_plan.read_plan(str(plan), exclude=[*locust_plan.DEFAULT_EXCLUDE, "shared"])
+    assert read["rels"] == ["data/users.csv", "locustfile.py"]
+
+
+@pytest.mark.parametrize("folder", ["node_modules", "venv"])
+def test_a_virtualenv_or_node_modules_in_the_plan_is_refused(plan: Path, folder: str) -> None:
+    (plan / folder / "lib").mkdir(parents=True)
+    (plan / folder / "lib" / "x.js").write_text("")
+    if folder == "venv":
+        (plan / folder / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    with pytest.raises(locust_plan.PlanError, match=rf"holds {folder}/, a virtualenv"):
+        locust_plan.read_plan(str(plan))
+    read = locust_plan.read_plan(str(plan), exclude=[*locust_plan.DEFAULT_EXCLUDE, folder])
+    assert read["rels"] == ["data/users.csv", "locustfile.py"]
+
+
+def test_a_plan_beyond_the_fleets_limits_is_refused(plan: Path, monkeypatch) -> None:
+    monkeypatch.setattr(locust_plan, "MAX_FILES", 1)
+    with pytest.raises(locust_plan.PlanError, match="more than 1 files"):
+        locust_plan.read_plan(str(plan))

@@ -17,6 +17,10 @@ DEFAULT_EXCLUDE = ["__pycache__", "*.pyc", ".*"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Folders never shipped, whatever the excludes: hidden ones and byte-code caches.
 _SKIPPED_DIRS = re.compile(r"^(\..*|__pycache__)$")
+# A plan is test code and its data, shipped file by file with a sha256 each: beyond
+# these it is almost surely a virtualenv or node_modules/ left in the folder.
+MAX_FILES = 2000
+MAX_BYTES = 200 * 1024 * 1024
 
 
 class PlanError(ValueError):
@@ -39,17 +43,60 @@ def derived_name(src: str, is_file: bool) -> str:
     return os.path.splitext(base)[0] if is_file else base
 
 
+def _refuse_heavy(root: str, folder: str) -> None:
+    rel = os.path.relpath(folder, root)
+    if os.path.basename(folder) == "node_modules" or os.path.isfile(
+        os.path.join(folder, "pyvenv.cfg")
+    ):
+        raise PlanError(
+            f"the plan holds {rel}/, a virtualenv or node_modules folder: it is not part of "
+            "the test and would be shipped file by file. Move it out of the plan folder, or "
+            "exclude it with locust_testplan_exclude; the plan's Python packages go in its "
+            "requirements.txt"
+        )
+
+
 def _files(root: str, exclude: list[str]) -> list[str]:
-    """Regular files under root (relative, sorted), as ansible.builtin.find lists them."""
-    found = []
+    """Regular files under root (relative, sorted), as ansible.builtin.find lists them.
+    Exclude patterns match file and folder names. A link or any other non-regular file is
+    refused, not left out in silence; so is a plan beyond MAX_FILES or MAX_BYTES."""
+    found, size = [], 0
     for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not _SKIPPED_DIRS.match(d))
+        _refuse_heavy(root, folder)
+        kept = []
+        for name in sorted(dirs):
+            if _SKIPPED_DIRS.match(name) or any(fnmatch.fnmatch(name, p) for p in exclude):
+                continue
+            if os.path.islink(os.path.join(folder, name)):
+                names.append(name)  # refused below with the files' links
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in names:
             if any(fnmatch.fnmatch(name, pattern) for pattern in exclude):
                 continue
             path = os.path.join(folder, name)
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                found.append(os.path.relpath(path, root))
+            rel = os.path.relpath(path, root)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                raise PlanError(
+                    f"the plan's {rel} is a symbolic link (to {os.readlink(path)}): links are "
+                    "not shipped. Copy the file into the plan, or exclude it with "
+                    "locust_testplan_exclude"
+                )
+            if not stat.S_ISREG(info.st_mode):
+                raise PlanError(
+                    f"the plan's {rel} is not a regular file; remove it from the plan folder "
+                    "or exclude it with locust_testplan_exclude"
+                )
+            found.append(rel)
+            size += info.st_size
+            if len(found) > MAX_FILES or size > MAX_BYTES:
+                raise PlanError(
+                    f"the plan holds more than {MAX_FILES} files or {MAX_BYTES >> 20} MB "
+                    f"(at {rel}): a plan is test code and its data. Exclude what the test does "
+                    "not need with locust_testplan_exclude, or move it out of the plan folder"
+                )
     return sorted(found)
 
 
