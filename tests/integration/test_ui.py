@@ -129,6 +129,20 @@ def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
         table = ui_fleet.ssh(master, "nft list table inet locust_ui").stdout
         assert f"tcp dport {UI_PORT} counter" in table and "drop" in table
 
+        # Same origin only: a page of another site can neither start load nor read the UI.
+        ui_url = f"http://127.0.0.1:{UI_PORT}"
+        foreign = ui_fleet.ssh(
+            master,
+            f"curl -s -o /dev/null -w '%{{http_code}}' -X POST -H 'Origin: http://evil.example' "
+            f"-d 'user_count=1&spawn_rate=1' {ui_url}/swarm",
+        ).stdout
+        assert foreign.strip() == "403", foreign
+        headers = ui_fleet.ssh(
+            master, f"curl -s -D - -o /dev/null -H 'Origin: {ui_url}' {ui_url}/stats/requests"
+        ).stdout
+        assert headers.startswith("HTTP/1.1 200"), headers
+        assert "access-control-allow-origin" not in headers.lower(), headers
+
         # The forward: `locust-fleet ui` without --plan connects to the running UI.
         forward = subprocess.Popen(
             [CLI, "ui", "-i", inventory],
