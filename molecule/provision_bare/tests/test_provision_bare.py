@@ -80,6 +80,7 @@ def test_a_tag_runs_one_role_alone(host):
                 # site.yml's check of every host's Python, before any host changes
                 "Read the version of the host Python",
                 "Check that the host Python can run",
+                "Remember that this host Python passed",
                 "Gathering Facts",
             )
         )
