@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import fleet
+from ..record.ids import new_run_id
 from ..results.model import RunResults
 from ..runner import PlaybookRun, locate_content
 from ..sandbox import Sandbox
@@ -331,8 +332,7 @@ class Harness:
         """`locust-fleet run` as a user types it, in its own process: the wall time is the
         command's, from its start to its exit (imports, the playbook, the reports)."""
         results_dir = self.workdir / "results"
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-b{os.getpid() % 10000:04d}"
-        run_id += f"{int(time.monotonic() * 1000) % 100:02d}"
+        run_id = new_run_id()  # chosen here, so the bench knows the run's folder
         argv = [
             str(self.root / CLI),
             "run",
