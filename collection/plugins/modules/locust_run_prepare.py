@@ -9,8 +9,6 @@ them.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import grp
 import os
 import pwd
@@ -20,6 +18,11 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleet.locust.plugins.module_utils.locust_safe_files import (
+    UnsafeFileError,
+    read_regular_file,
+    write_atomically,
+)
 
 DOCUMENTATION = r"""
 module: locust_run_prepare
@@ -283,71 +286,8 @@ def env_file_text(run_id, pairs):
     return "\n".join(lines) + "\n"
 
 
-def read_regular_file(path):
-    """(bytes, stat) of the regular file at path, never through a link; (None, None) when
-    there is none (missing, a link or not a regular file)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as err:
-        if err.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO, errno.EISDIR):
-            return None, None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, None
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return b"".join(chunks), st
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-
-
 def set_owner(fd, uid, gid):
     os.fchown(fd, uid, gid)
-
-
-def _fsync_dir(folder):
-    fd = os.open(folder, DIR_FLAGS)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path, data, uid, gid, mode):
-    """Replace path by a new file holding data (uid:gid, mode), written and synced first."""
-    folder = os.path.dirname(path) or "."
-    base = os.path.basename(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(100):
-        temp = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
-        try:
-            fd = os.open(temp, flags, 0o600)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise PrepareError(f"cannot create a temporary file next to {path}")
-    try:
-        try:
-            set_owner(fd, uid, gid)
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(folder)
 
 
 def secrets_file(path, run_id, pairs, gid, check_mode=False):
@@ -367,7 +307,7 @@ def secrets_file(path, run_id, pairs, gid, check_mode=False):
     if not content_changed and attributes_ok:
         return False, False
     if not check_mode:
-        write_atomically(path, data, SECRETS_OWNER, gid, SECRETS_MODE)
+        write_atomically(path, data, SECRETS_OWNER, gid, SECRETS_MODE, chown=set_owner)
     return content_changed, True
 
 
@@ -506,7 +446,7 @@ def fleet_file(path, content, mode, check_mode=False):
         return False
     if not check_mode:
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        write_atomically(path, data, 0, 0, mode)
+        write_atomically(path, data, 0, 0, mode, chown=set_owner)
     return True
 
 
@@ -637,7 +577,7 @@ def main():
     result = {}
     try:
         prepare(module.params, check_mode=module.check_mode, result=result)
-    except (PrepareError, OSError) as err:
+    except (PrepareError, UnsafeFileError, OSError) as err:
         module.fail_json(msg=str(err), **result)
     module.exit_json(**result)
 
