@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -173,13 +174,23 @@ class FakeSystemd:
         if argv[:2] == ["systemctl", "is-active"]:
             state = "active" if argv[2] in self.active else "inactive"
             return (0 if state == "active" else 3), state + "\n", ""
+        if argv[:2] == ["systemctl", "show"]:
+            units = [a for a in argv[2:] if a.endswith(".service")]
+            started = int(time.monotonic() * 1e6)  # every running process has just started
+            blocks = [
+                f"Id={u}\nSubState={'running' if u in self.active else 'dead'}\n"
+                f"ExecMainStartTimestampMonotonic={started if u in self.active else 0}\n"
+                for u in units
+            ]
+            return 0, "\n".join(blocks), ""
         if argv[0] == "systemd-run":
             self.active.add(argv[1].split("=", 1)[1])
         return 0, "", ""
 
     def changes(self) -> list[list[str]]:
-        """The calls that change something (all but is-active)."""
-        return [argv for argv in self.calls if argv[:2] != ["systemctl", "is-active"]]
+        """The calls that change something (all but is-active and show)."""
+        reads = (["systemctl", "is-active"], ["systemctl", "show"])
+        return [argv for argv in self.calls if argv[:2] not in reads]
 
 
 @pytest.fixture
@@ -431,6 +442,7 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
         "run_dir_created": True,
         "secrets_changed": True,
         "restarted": units,
+        "kept": [],
         "sampler_started": True,
         "sampler_written": False,
         "files_written": [],
@@ -450,6 +462,30 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
             "--duration=920",
         ],
     ]
+
+
+def test_a_worker_that_never_served_a_test_is_kept_when_it_cannot_hold_secrets(
+    host, systemd: FakeSystemd
+) -> None:
+    units = ["locust-worker@1.service", "locust-worker@2.service"]
+    folder = host["secrets_path"].parent
+    os.utime(folder, (time.time() - 60, time.time() - 60))  # secrets last removed a minute ago
+    systemd.active = {"locust-worker@1.service"}  # @2 is waiting to be restarted by systemd
+    fresh = params(host, restart_units=units, keep_units=units)
+    result = prepare.prepare(fresh)
+    assert result["kept"] == ["locust-worker@1.service"]
+    assert result["restarted"] == ["locust-worker@2.service"]
+    assert systemd.changes()[0] == ["systemctl", "restart", "locust-worker@2.service"]
+    # A secrets file on the host (an earlier run's, say): the process may have read it.
+    again = prepare.prepare(dict(fresh, run_id="20261201T111111Z-second1"))
+    assert again["kept"] == [] and again["restarted"] == units
+    host["secrets_path"].unlink()
+    os.utime(folder, (time.time() + 60, time.time() + 60))  # changed after the process started
+    assert prepare.prepare(dict(fresh, run_id="20261201T121212Z-third11"))["kept"] == []
+    host["secrets_path"].unlink()
+    os.utime(folder, (time.time() - 60, time.time() - 60))
+    with_secrets = dict(fresh, run_id="20261201T131313Z-fourth1", secrets={"TOKEN": "a"})
+    assert prepare.prepare(with_secrets)["restarted"] == units  # each process must read them
 
 
 def test_a_fractional_interval_is_passed_as_written(host, systemd: FakeSystemd) -> None:

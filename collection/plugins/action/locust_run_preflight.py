@@ -11,6 +11,9 @@ Each refusal names the problem and the fix; nothing has changed anywhere when it
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -267,6 +270,34 @@ def plan_classes(locustfile: str, site: str = "") -> dict:
     return found
 
 
+def plan_classes_cached(plan: dict, site: str = "", cache_root: str = "") -> dict:
+    """plan_classes, remembered for the plan as it is: the same files (the manifest's
+    sha256), the same Python, Locust and requirements folder import the same way, so an
+    unchanged plan is not imported again (about a second of CPU per run)."""
+    try:
+        locust_version = importlib.metadata.version("locust")
+    except importlib.metadata.PackageNotFoundError:
+        locust_version = ""
+    key = json.dumps([plan["manifest_sha256"], sys.executable, sys.version, locust_version, site])
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    cache = cache_root or os.path.join(
+        os.path.expanduser("~"), ".cache", "locust-fleet", "plan-classes"
+    )
+    path = os.path.join(cache, digest + ".json")
+    with contextlib.suppress(OSError, ValueError):
+        with open(path, encoding="utf-8") as handle:
+            found = json.load(handle)
+        if isinstance(found, dict) and found.get("user_classes"):
+            return found
+    found = plan_classes(plan["locustfile"], site)
+    with contextlib.suppress(OSError):
+        os.makedirs(cache, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cache, delete=False, suffix=".tmp") as out:
+            json.dump(found, out)
+        os.replace(out.name, path)
+    return found
+
+
 def usable_plan(given: str, name: str, exclude: list[str]) -> dict:
     """The plan folder or .py locustfile read and hashed (module_utils/locust_plan.py)."""
     path = os.path.realpath(os.path.expanduser(given)) if given else ""
@@ -334,7 +365,7 @@ class ActionModule(ActionBase):
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])
         self._check_pins(plan, task_vars)
-        found = plan_classes(plan["locustfile"], plan_site(plan))
+        found = plan_classes_cached(plan, plan_site(plan))
         classes, shape = found["user_classes"], found["shape"]
         run_id = args["run_id"] or ids.new_run_id()
         problem = ids.check_run_id(run_id)

@@ -90,6 +90,19 @@ worker_instances:
   type: list
   elements: str
   sample: [locust-worker@1.service, locust-worker@2.service]
+master_exited:
+  description:
+    - When the main process of C(locust-master.service) last exited (epoch seconds, host
+      clock); null when it has not run since the host booted.
+  returned: always
+  type: float
+workers_started:
+  description:
+    - Each enabled worker instance -> when its running process started (epoch seconds, host
+      clock); null for an instance that is not running. A worker that started after the
+      master last exited has never served a test; prepare keeps it.
+  returned: always
+  type: dict
 python_version:
   description: The version of the Python that ran the module.
   returned: always
@@ -238,6 +251,35 @@ def master_active(unit=MASTER_UNIT):
     return code == 0
 
 
+def unit_times(units, master=MASTER_UNIT):
+    """(master exited, {unit: started}) in epoch seconds from one systemctl show; None where
+    systemd has no time (never ran since boot, or not running)."""
+    argv = ["systemctl", "show", "-p", "Id", "-p", "ActiveState", "-p", "SubState"]
+    argv += ["-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic"]
+    code, out = run([*argv, master, *units])
+    now_wall, now_mono = time.time(), time.monotonic()
+
+    def epoch(value):
+        try:
+            micro = int(value or 0)
+        except ValueError:
+            return None
+        return round(now_wall - (now_mono - micro / 1e6), 3) if micro > 0 else None
+
+    shown = {}
+    for block in out.split("\n\n") if code == 0 else []:
+        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if values.get("Id"):
+            shown[values["Id"]] = values
+    exited = epoch(shown.get(master, {}).get("ExecMainExitTimestampMonotonic"))
+    started = {}
+    for unit in units:
+        values = shown.get(unit, {})
+        running = (values.get("ActiveState"), values.get("SubState")) == ("active", "running")
+        started[unit] = epoch(values.get("ExecMainStartTimestampMonotonic")) if running else None
+    return exited, started
+
+
 def boot_id(path=BOOT_ID_PATH):
     try:
         with open(path) as handle:
@@ -261,6 +303,8 @@ def started_clock():
 
 def host_facts(base_dir):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
+    instances = worker_instances()
+    master_exited, workers_started = unit_times(instances)
     return {
         "locust_version": locust_version(base_dir),
         "plan": plan,
@@ -269,7 +313,9 @@ def host_facts(base_dir):
         "mismatches": mismatches,
         "extra": extra,
         "master_active": master_active(),
-        "worker_instances": worker_instances(),
+        "worker_instances": instances,
+        "master_exited": master_exited,
+        "workers_started": workers_started,
         "python_version": platform.python_version(),
         "boot_id": boot_id(),
         "started_clock": started_clock(),

@@ -41,7 +41,8 @@ description:
     backslashes, C($), leading and trailing spaces included). A name that is not a shell
     variable name, and a value that an environment file cannot carry (a newline, a carriage
     return, NUL, a Unicode noncharacter or U+FEFF) are refused before anything is done.
-  - Restarts the units O(restart_units) with one C(systemctl restart). A unit that systemd
+  - Restarts the units O(restart_units) (but those of O(keep_units) that may stay) with one
+    C(systemctl restart). A unit that systemd
     could not spawn (result C(resources), seen with systemd 257 on cgroup v1 hosts) is
     restarted once more a second later.
   - Starts the CPU sampler O(sampler) as a transient unit (C(systemd-run --collect)), unless
@@ -77,6 +78,16 @@ options:
     default: /etc/locust/secrets.env
   restart_units:
     description: The units to restart (one C(systemctl restart) for all of them).
+    type: list
+    elements: str
+    default: []
+  keep_units:
+    description:
+      - Units of O(restart_units) whose process has never served a test (the controller
+        found them started after the master last exited); each one still running is kept,
+        not restarted, when the run has no secrets and its process started after the
+        secrets' folder last changed, with no secrets file in it (a process reads them when
+        it starts).
     type: list
     elements: str
     default: []
@@ -176,6 +187,11 @@ secrets_changed:
   type: bool
 restarted:
   description: The units restarted (or that would be), in the order given.
+  returned: always
+  type: list
+  elements: str
+kept:
+  description: The units of O(keep_units) left running instead of restarted.
   returned: always
   type: list
   elements: str
@@ -413,6 +429,52 @@ def restart_units(units, check_mode=False, sleep=time.sleep):
     return units
 
 
+def running_since(units):
+    """{unit: wall-clock seconds its main process started} of the units running now (one
+    systemctl show for all)."""
+    if not units:
+        return {}
+    argv = [
+        "systemctl",
+        "show",
+        "-p",
+        "Id",
+        "-p",
+        "SubState",
+        "-p",
+        "ExecMainStartTimestampMonotonic",
+    ]
+    code, out, _ = run([*argv, *units], timeout=60)
+    now_wall, now_mono = time.time(), time.monotonic()
+    since = {}
+    for block in out.split("\n\n") if code == 0 else []:
+        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        try:
+            started = int(values.get("ExecMainStartTimestampMonotonic") or 0) / 1e6
+        except ValueError:
+            continue
+        if values.get("SubState") == "running" and started > 0:
+            since[values.get("Id")] = now_wall - (now_mono - started)
+    return since
+
+
+def keepable(units, pairs, secrets_path):
+    """The units that may keep their process: the run has no secrets, and each process
+    started after the secrets' folder last changed with no secrets file in it (it read
+    none, and no earlier run's secrets linger in its environment)."""
+    if not units or pairs:
+        return []
+    folder = os.path.dirname(secrets_path) or "."
+    try:
+        os.lstat(secrets_path)
+        return []
+    except FileNotFoundError:
+        pass
+    changed = os.stat(folder).st_mtime
+    since = running_since(units)
+    return [unit for unit in units if since.get(unit, 0) > changed]
+
+
 def unit_active(unit):
     _, out, _ = run(["systemctl", "is-active", unit], timeout=60)
     return out.strip() in ACTIVE_STATES
@@ -503,6 +565,7 @@ def prepare(params, check_mode=False, result=None):
         run_dir_created=False,
         secrets_changed=False,
         restarted=[],
+        kept=[],
         sampler_started=False,
         sampler_written=False,
         files_written=[],
@@ -515,13 +578,19 @@ def prepare(params, check_mode=False, result=None):
     result["run_dir_created"] = created
     result["changed"] |= changed
 
+    # Decided before the secrets file is written: a process reads it when it starts.
+    units = list(params.get("restart_units") or [])
+    keep = [unit for unit in params.get("keep_units") or [] if unit in units]
+    result["kept"] = keepable(keep, pairs, params["secrets_path"])
+
     content_changed, changed = secrets_file(
         params["secrets_path"], params["run_id"], pairs, gid, check_mode
     )
     result["secrets_changed"] = content_changed
     result["changed"] |= changed
 
-    result["restarted"] = restart_units(params.get("restart_units"), check_mode)
+    units = [unit for unit in units if unit not in result["kept"]]
+    result["restarted"] = restart_units(units, check_mode)
     result["changed"] |= bool(result["restarted"])
 
     result["files_written"] = [
@@ -548,6 +617,7 @@ def main():
             "secrets": {"type": "dict", "default": {}, "no_log": True},
             "secrets_path": {"type": "path", "default": "/etc/locust/secrets.env"},
             "restart_units": {"type": "list", "elements": "str", "default": []},
+            "keep_units": {"type": "list", "elements": "str", "default": []},
             "files": {
                 "type": "list",
                 "elements": "dict",
