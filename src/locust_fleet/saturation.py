@@ -44,6 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from locust_fleet.limits import LimitsVerdict, limits_verdict
 from locust_fleet.results.model import CpuSample, RunResults
 
 DEFAULT_CPU_THRESHOLD = 90.0
@@ -88,6 +89,7 @@ class SaturationVerdict:
     window_end: datetime | None
     processes: tuple[ProcessCpu, ...]
     unsampled_hosts: tuple[str, ...] = ()
+    limits: LimitsVerdict | None = None  # open files, local ports, conntrack, memory
 
     @property
     def window_seconds(self) -> float | None:
@@ -117,11 +119,24 @@ class SaturationVerdict:
         return any(p.saturated for p in self.masters)
 
     @property
+    def limits_bound(self) -> bool:
+        return self.limits is not None and bool(self.limits.bound)
+
+    @property
     def saturated(self) -> bool:
-        return self.workers_saturated or self.master_saturated
+        return self.workers_saturated or self.master_saturated or self.limits_bound
 
     def summary(self) -> str:
-        """One sentence for people: what was decided and why."""
+        """What was decided and why, for people: the CPU, then the other limits."""
+        cpu = self.cpu_summary()
+        if self.limits is None or not self.limits.measured:
+            return cpu
+        if self.limits.bound:
+            return f"{self.limits.summary()} CPU: {cpu}"
+        return f"{cpu} Other {self.limits.summary()}"
+
+    def cpu_summary(self) -> str:
+        """One sentence for people: what the CPU samples decided and why."""
         rule = (
             f"wanted more than {self.cpu_threshold:g}% of a core for more than "
             f"{self.max_fraction * 100:g}% of the run"
@@ -298,4 +313,6 @@ def verdict_for(
     unsampled = tuple(h for h in dict.fromkeys(results.metadata.hosts.workers) if h not in sampled)
     if result.workers and unsampled:
         result = replace(result, unsampled_hosts=unsampled)
+    if results.limit_samples:
+        result = replace(result, limits=limits_verdict(results.limit_samples))
     return result

@@ -249,6 +249,20 @@ def test_a_host_clock_further_off_than_allowed_is_refused(fleet, before, tmp_pat
     assert fingerprint(fleet) == before
 
 
+def test_more_users_than_the_fleets_open_files_can_hold_are_refused_with_the_sizing(
+    fleet, before, tmp_path
+):
+    # 2 worker hosts x 2 processes, 20000 open files each in the sandbox's containers.
+    proc = _run(fleet, tmp_path, users="100000", rate="1000", run_time="30s")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    text = flat(proc.stderr)
+    assert "100000 users need at least 6 worker processes at 20000 open files each" in text, text[
+        -2000:
+    ]
+    assert "the fleet has 4: set locust_worker_processes or add hosts" in text
+    assert fingerprint(fleet) == before
+
+
 @pytest.mark.parametrize(
     ("arg", "message"),
     [

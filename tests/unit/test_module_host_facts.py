@@ -219,7 +219,7 @@ def test_unit_times_are_wall_clock_seconds_from_one_systemctl_show(
         f"ExecMainExitTimestampMonotonic={int((booted - 30) * 1e6)}\n\n"
         "Id=locust-worker@1.service\nActiveState=active\nSubState=running\n"
         f"ExecMainStartTimestampMonotonic={int((booted - 10) * 1e6)}\n"
-        "ExecMainExitTimestampMonotonic=0\n\n"
+        "ExecMainExitTimestampMonotonic=0\nLimitNOFILESoft=20000\n\n"
         "Id=locust-worker@2.service\nActiveState=activating\nSubState=auto-restart\n"
         f"ExecMainStartTimestampMonotonic={int((booted - 50) * 1e6)}\n"
         "ExecMainExitTimestampMonotonic=0\n"
@@ -227,10 +227,11 @@ def test_unit_times_are_wall_clock_seconds_from_one_systemctl_show(
     asked = []
     monkeypatch.setattr(facts, "run", lambda argv, timeout=60: asked.append(argv) or (0, shown))
     units = ["locust-worker@1.service", "locust-worker@2.service"]
-    exited, started = facts.unit_times(units)
+    exited, started, nofile = facts.unit_times(units)
+    assert nofile == {"locust-worker@1.service": 20000, "locust-worker@2.service": None}
     assert len(asked) == 1 and asked[0][-3:] == ["locust-master.service", *units]
     assert abs(exited - (time.time() - 30)) < 1
     assert abs(started["locust-worker@1.service"] - (time.time() - 10)) < 1
     assert started["locust-worker@2.service"] is None  # not running: it has no process to keep
     monkeypatch.setattr(facts, "run", lambda argv, timeout=60: (None, ""))
-    assert facts.unit_times(units) == (None, dict.fromkeys(units))
+    assert facts.unit_times(units) == (None, dict.fromkeys(units), dict.fromkeys(units))

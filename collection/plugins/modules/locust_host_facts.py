@@ -103,6 +103,21 @@ workers_started:
       master last exited has never served a test; prepare keeps it.
   returned: always
   type: dict
+workers_nofile:
+  description: Each enabled worker instance -> the soft open-file limit its processes get
+    (C(LimitNOFILESoft)); null when systemd does not say.
+  returned: always
+  type: dict
+local_port_range:
+  description: The lowest and highest local port the kernel hands out
+    (C(net.ipv4.ip_local_port_range)); null when unreadable.
+  returned: always
+  type: list
+  elements: int
+memory_total_kb:
+  description: The host's C(MemTotal) in kB; null when unreadable.
+  returned: always
+  type: int
 python_version:
   description: The version of the Python that ran the module.
   returned: always
@@ -252,10 +267,12 @@ def master_active(unit=MASTER_UNIT):
 
 
 def unit_times(units, master=MASTER_UNIT):
-    """(master exited, {unit: started}) in epoch seconds from one systemctl show; None where
-    systemd has no time (never ran since boot, or not running)."""
+    """(master exited, {unit: started}, {unit: soft open-file limit}) from one systemctl
+    show; times in epoch seconds, None where systemd has no time (never ran since boot, or
+    not running)."""
     argv = ["systemctl", "show", "-p", "Id", "-p", "ActiveState", "-p", "SubState"]
     argv += ["-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic"]
+    argv += ["-p", "LimitNOFILESoft"]
     code, out = run([*argv, master, *units])
     now_wall, now_mono = time.time(), time.monotonic()
 
@@ -272,12 +289,35 @@ def unit_times(units, master=MASTER_UNIT):
         if values.get("Id"):
             shown[values["Id"]] = values
     exited = epoch(shown.get(master, {}).get("ExecMainExitTimestampMonotonic"))
-    started = {}
+    started, nofile = {}, {}
     for unit in units:
         values = shown.get(unit, {})
         running = (values.get("ActiveState"), values.get("SubState")) == ("active", "running")
         started[unit] = epoch(values.get("ExecMainStartTimestampMonotonic")) if running else None
-    return exited, started
+        soft = values.get("LimitNOFILESoft", "")
+        nofile[unit] = int(soft) if soft.isdigit() else None
+    return exited, started, nofile
+
+
+def local_port_range(path="/proc/sys/net/ipv4/ip_local_port_range"):
+    """[lowest, highest] local port the kernel hands out, or None."""
+    try:
+        with open(path) as handle:
+            low, high = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    return [low, high]
+
+
+def memory_total_kb(path="/proc/meminfo"):
+    try:
+        with open(path) as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def boot_id(path=BOOT_ID_PATH):
@@ -304,7 +344,7 @@ def started_clock():
 def host_facts(base_dir):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
     instances = worker_instances()
-    master_exited, workers_started = unit_times(instances)
+    master_exited, workers_started, workers_nofile = unit_times(instances)
     return {
         "locust_version": locust_version(base_dir),
         "plan": plan,
@@ -316,6 +356,9 @@ def host_facts(base_dir):
         "worker_instances": instances,
         "master_exited": master_exited,
         "workers_started": workers_started,
+        "workers_nofile": workers_nofile,
+        "local_port_range": local_port_range(),
+        "memory_total_kb": memory_total_kb(),
         "python_version": platform.python_version(),
         "boot_id": boot_id(),
         "started_clock": started_clock(),

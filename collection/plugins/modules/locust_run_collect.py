@@ -30,6 +30,7 @@ description:
     C(locust-worker@*.service) since O(since), and builds a tar.gz in memory (nothing is
     written on the host) that unpacks straight into the controller's results/<run id>/ -
     the run folder's regular files at the top level, C(cpu-*.csv) under C(cpu/),
+    C(limits-*.csv) under C(limits/),
     C(journals/<host>.log), and C(state.json) when O(state_file) is given.
   - The run folder belongs to the unprivileged C(locust) user and this module runs as root,
     so it never follows a link there - the folder is opened without following links (and a
@@ -342,7 +343,8 @@ def add_run_files(archive, run_dir, skipped):
                 skipped.append({"name": name, "reason": st})
                 continue
             try:
-                archive.add_fd("cpu/" + name if name.startswith("cpu-") else name, fd, st)
+                folder = next((f for f in ("cpu", "limits") if name.startswith(f + "-")), "")
+                archive.add_fd(f"{folder}/{name}" if folder else name, fd, st)
             finally:
                 os.close(fd)
     finally:

@@ -148,6 +148,10 @@ options:
         description: The unit's C(RuntimeMaxSec=), after which systemd stops it.
         type: int
         required: true
+      limits_out:
+        description: Where the sampler also writes the host's other limits (open files,
+          local ports, conntrack, memory) at the same interval (C(--limits-out)).
+        type: path
       python:
         description: The Python that runs the script.
         type: path
@@ -497,7 +501,7 @@ def sampler_argv(sampler):
         f"--host={sampler['host']}",
         f"--interval={_number(sampler['interval'])}",
         f"--duration={int(sampler['duration'])}",
-    ]
+    ] + ([f"--limits-out={sampler['limits_out']}"] if sampler.get("limits_out") else [])
 
 
 def fleet_file(path, content, mode, check_mode=False):
@@ -638,6 +642,7 @@ def main():
                     "interval": {"type": "float", "required": True},
                     "duration": {"type": "int", "required": True},
                     "runtime_max_sec": {"type": "int", "required": True},
+                    "limits_out": {"type": "path"},
                     "python": {"type": "path", "default": "/usr/bin/python3"},
                 },
             },

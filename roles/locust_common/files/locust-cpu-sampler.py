@@ -9,6 +9,14 @@ runnable but waiting for a CPU (schedstat run delay). Their sum is what the proc
 wanted: a worker starved on a host with too few cores gets 30% and waits 70%, and
 is as much a bottleneck as one pinned at 100%. wait_percent is N/A when the kernel
 has no schedstat.
+With --limits-out it also writes, at the same interval, what else a load generator runs
+out of:
+    timestamp,host,limit,subject,used,maximum
+    open_files   <unit>[<pid>]   descriptors open   / the process's soft RLIMIT_NOFILE
+    local_ports  <ip>:<port>     TCP sockets toward that destination on a local port of
+                                 net.ipv4.ip_local_port_range / its size (the 3 busiest)
+    conntrack    nf_conntrack    tracked connections / nf_conntrack_max (where tracked)
+    memory       MemAvailable    kB in use (MemTotal - MemAvailable) / MemTotal
 Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
 Standard library only: it runs on the host's system Python.
 """
@@ -70,6 +78,111 @@ def run_delay_ns(pid):
     return total if seen else None
 
 
+def read_int(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def open_files(pid):
+    """(descriptors open, soft limit) of a process, or None."""
+    try:
+        used = len(os.listdir(f"/proc/{pid}/fd"))
+        with open(f"/proc/{pid}/limits") as handle:
+            for line in handle:
+                if line.startswith("Max open files"):
+                    return used, int(line.split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
+
+
+def port_range():
+    """(lowest, highest) local port the kernel hands out, or None."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = (int(x) for x in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    return low, high
+
+
+def _endpoint(hex_text):
+    address, port = hex_text.split(":")
+    raw = bytes.fromhex(address)
+    if len(raw) == 4:
+        ip = ".".join(str(b) for b in raw[::-1])
+    else:  # /proc/net/tcp6: four little-endian 32-bit words
+        words = [raw[i : i + 4][::-1] for i in range(0, 16, 4)]
+        flat = b"".join(words)
+        if flat[:12] == b"\0" * 10 + b"\xff\xff":  # an IPv4-mapped address
+            ip = ".".join(str(b) for b in flat[12:])
+        else:
+            ip = "[" + ":".join(flat[i : i + 2].hex() for i in range(0, 16, 2)) + "]"
+    return f"{ip}:{int(port, 16)}"
+
+
+def sockets_by_destination(low, high):
+    """Destination -> TCP sockets toward it on a local port of the range (every state but
+    LISTEN): the ports a connection to that destination takes."""
+    counts = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split(None, 4)
+                    if len(fields) < 4 or fields[3] == "0A":  # LISTEN
+                        continue
+                    if not low <= int(fields[1].rsplit(":", 1)[1], 16) <= high:
+                        continue  # a service's port (an incoming connection)
+                    remote = fields[2]
+                    counts[remote] = counts.get(remote, 0) + 1
+        except OSError:
+            continue
+    return {_endpoint(remote): n for remote, n in counts.items()}
+
+
+def memory_kb():
+    values = {}
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                name, _, rest = line.partition(":")
+                if name in ("MemTotal", "MemAvailable"):
+                    values[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(values) < 2:
+        return None
+    return values["MemTotal"] - values["MemAvailable"], values["MemTotal"]
+
+
+def limit_rows(processes):
+    """(limit, subject, used, maximum) of everything but the CPU, as this host shows it now."""
+    rows = []
+    for pid, (_role, unit) in sorted(processes.items()):
+        files = open_files(pid)
+        if files is not None:
+            rows.append(("open_files", f"{unit}[{pid}]", *files))
+    ports = port_range()
+    if ports:
+        found = sockets_by_destination(*ports)
+        busiest = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        size = ports[1] - ports[0] + 1
+        rows.extend(("local_ports", dest, n, size) for dest, n in busiest)
+    tracked = read_int("/proc/sys/net/netfilter/nf_conntrack_count")
+    table = read_int("/proc/sys/net/netfilter/nf_conntrack_max")
+    if tracked is not None and table:
+        rows.append(("conntrack", "nf_conntrack", tracked, table))
+    memory = memory_kb()
+    if memory is not None:
+        rows.append(("memory", "MemAvailable", *memory))
+    return rows
+
+
 def percent(delta, per_second, elapsed):
     return max(delta, 0) / per_second / max(elapsed, 1e-6) * 100
 
@@ -80,14 +193,20 @@ def main():
     parser.add_argument("--host", required=True)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--duration", type=float, required=True)
+    parser.add_argument("--limits-out", default="")
     args = parser.parse_args()
     previous = {}
     deadline = time.monotonic() + args.duration
+    limits = open(args.limits_out, "a", buffering=1) if args.limits_out else None  # noqa: SIM115
     with open(args.out, "a", buffering=1) as out:
         while time.monotonic() < deadline:
             now = time.monotonic()
             stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            for pid, (role, unit) in locust_processes().items():
+            processes = locust_processes()
+            if limits is not None:
+                for limit, subject, used, maximum in limit_rows(processes):
+                    limits.write(f"{stamp},{args.host},{limit},{subject},{used},{maximum}\n")
+            for pid, (role, unit) in processes.items():
                 ticks = cpu_ticks(pid)
                 if ticks is None:
                     continue

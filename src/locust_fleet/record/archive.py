@@ -44,7 +44,7 @@ class Extracted:
 
 
 def expected_files(host: str, is_master: bool) -> set[str]:
-    mine = {f"cpu/cpu-{host}.csv", f"journals/{host}.log"}
+    mine = {f"cpu/cpu-{host}.csv", f"limits/limits-{host}.csv", f"journals/{host}.log"}
     return mine | set(MASTER_FILES) if is_master else mine
 
 

@@ -15,6 +15,7 @@ from .events import run_events, workers_connected
 from .model import RecordEvent, RecordHosts, RecordParameters, RecordShape, RunRecord
 
 CPU_HEADER = "timestamp,host,role,unit,pid,cpu_percent,wait_percent\n"
+LIMITS_HEADER = "timestamp,host,limit,subject,used,maximum\n"
 
 
 def _iso(epoch: Any) -> str | None:
@@ -117,13 +118,20 @@ def shape_record(run_dir: Path, spec: Mapping[str, Any]) -> RecordShape | None:
 
 
 def merge_cpu_samples(run_dir: Path) -> None:
-    """cpu/cpu-<host>.csv of every host -> cpu_samples.csv (one header)."""
-    parts = sorted((run_dir / "cpu").glob("cpu-*.csv")) if (run_dir / "cpu").is_dir() else []
-    with (run_dir / "cpu_samples.csv").open("w", encoding="utf-8") as out:
-        out.write(CPU_HEADER)
-        for part in parts:
-            text = part.read_text(encoding="utf-8", errors="replace")
-            out.write(text if text.endswith("\n") or not text else text + "\n")
+    """cpu/cpu-<host>.csv of every host -> cpu_samples.csv, and limits/limits-<host>.csv ->
+    limits_samples.csv (one header each)."""
+    for folder, name, header, merged in (
+        ("cpu", "cpu-*.csv", CPU_HEADER, "cpu_samples.csv"),
+        ("limits", "limits-*.csv", LIMITS_HEADER, "limits_samples.csv"),
+    ):
+        parts = sorted((run_dir / folder).glob(name)) if (run_dir / folder).is_dir() else []
+        if not parts and folder == "limits":
+            continue  # a run from before the limits were sampled
+        with (run_dir / merged).open("w", encoding="utf-8") as out:
+            out.write(header)
+            for part in parts:
+                text = part.read_text(encoding="utf-8", errors="replace")
+                out.write(text if text.endswith("\n") or not text else text + "\n")
 
 
 def read_state(run_dir: Path) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from locust_fleet.results.model import (
     FailureRow,
     HistoryRow,
     JsonEndpointStats,
+    LimitSample,
 )
 from locust_fleet.results.text import read_utf8
 
@@ -64,6 +65,7 @@ FAILURES_COLUMNS = ("Method", "Name", "Error", "Occurrences")
 EXCEPTIONS_COLUMNS = ("Count", "Message", "Traceback", "Nodes")
 CPU_COLUMNS = ("timestamp", "host", "role", "unit", "pid", "cpu_percent")
 CPU_ROLES = ("master", "worker")
+LIMIT_COLUMNS = ("timestamp", "host", "limit", "subject", "used", "maximum")
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,28 @@ def read_cpu_samples(path: Path) -> tuple[CpuSample, ...]:
                 pid=row.integer("pid"),
                 cpu_percent=cpu,
                 wait_percent=wait,
+            )
+        )
+    samples.sort(key=lambda s: s.timestamp)
+    return tuple(samples)
+
+
+def read_limit_samples(path: Path) -> tuple[LimitSample, ...]:
+    """``limits_samples.csv`` (``timestamp,host,limit,subject,used,maximum``), time-ordered."""
+    _, rows = _read_rows(path, LIMIT_COLUMNS)
+    samples = []
+    for row in rows:
+        used, maximum = row.integer("used"), row.integer("maximum")
+        if used < 0 or maximum < 0:
+            raise row.error("columns 'used' and 'maximum' cannot be negative")
+        samples.append(
+            LimitSample(
+                timestamp=row.timestamp("timestamp"),
+                host=row.text("host").strip(),
+                limit=row.text("limit").strip(),
+                subject=row.text("subject").strip(),
+                used=used,
+                maximum=maximum,
             )
         )
     samples.sort(key=lambda s: s.timestamp)

@@ -19,6 +19,7 @@ from locust_fleet.results.csvfiles import (
     read_failures,
     read_history,
     read_json_stats,
+    read_limit_samples,
     read_stats,
 )
 from locust_fleet.results.errors import ResultsError
@@ -33,6 +34,7 @@ FAILURES_CSV = f"{CSV_PREFIX}_failures.csv"
 EXCEPTIONS_CSV = f"{CSV_PREFIX}_exceptions.csv"
 STATS_JSON = "stats.json"
 CPU_SAMPLES_CSV = "cpu_samples.csv"
+LIMIT_SAMPLES_CSV = "limits_samples.csv"
 REPORT_HTML = "report.html"
 MASTER_LOG = "master.log"
 JOURNALS_DIR = "journals"
@@ -82,4 +84,5 @@ def load_run(run_dir: str | Path) -> RunResults:
             master_log=root / MASTER_LOG if (root / MASTER_LOG).is_file() else None,
             journals=journals,
         ),
+        limit_samples=_optional(root / LIMIT_SAMPLES_CSV, read_limit_samples) or (),
     )

@@ -170,6 +170,27 @@ class CpuSample:
 
 
 @dataclass(frozen=True)
+class LimitSample:
+    """One line of ``limits_samples.csv``: how much of one of a host's limits was in use.
+
+    ``limit`` is ``open_files`` (subject: a Locust process, ``unit[pid]``), ``local_ports``
+    (subject: a destination ``ip:port``; maximum: the local port range), ``conntrack`` or
+    ``memory`` (kB).
+    """
+
+    timestamp: datetime
+    host: str
+    limit: str
+    subject: str
+    used: int
+    maximum: int
+
+    @property
+    def share(self) -> float:
+        return self.used / self.maximum if self.maximum > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class RunEvent:
     """Something the orchestration noticed during the run (``run.json`` ``events``)."""
 
@@ -268,6 +289,7 @@ class RunResults:
     json_stats: tuple[JsonEndpointStats, ...] | None = None
     cpu_samples: tuple[CpuSample, ...] = ()
     files: RunFiles = field(default_factory=RunFiles)
+    limit_samples: tuple[LimitSample, ...] = ()
 
     @property
     def run_id(self) -> str:
