@@ -34,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from locust_fleet.checks import format_value
+from locust_fleet.limits import limits_verdict
 from locust_fleet.results.loader import load_run
 from locust_fleet.results.model import EndpointStats, RunResults
 
@@ -169,6 +170,23 @@ def _parameter_notes(a: RunResults, b: RunResults) -> tuple[str, ...]:
     return tuple(f"{name} differs: {va} -> {vb}" for name, va, vb in pairs if va != vb)
 
 
+def _limits_text(results: RunResults) -> str:
+    found = limits_verdict(results.limit_samples)
+    if not found.measured:
+        return "not sampled"
+    return ", ".join(
+        f"{limit.replace('_', ' ')} {peak.share:.0%} ({peak.host})"
+        for limit, peak in sorted(found.highest().items())
+    )
+
+
+def _limit_notes(a: RunResults, b: RunResults) -> tuple[str, ...]:
+    """The generators' limits of each run, highest share of each (when either sampled them)."""
+    if not (a.limit_samples or b.limit_samples):
+        return ()
+    return (f"generator limits, highest share: A {_limits_text(a)}; B {_limits_text(b)}",)
+
+
 def compare_results(
     a: RunResults,
     b: RunResults,
@@ -201,7 +219,7 @@ def compare_results(
         b_run_id=b.run_id,
         threshold=threshold,
         endpoints=tuple(endpoints),
-        notes=_parameter_notes(a, b),
+        notes=_parameter_notes(a, b) + _limit_notes(a, b),
         latency_floor_ms=latency_floor_ms,
         fail_ratio_floor=fail_ratio_floor,
     )

@@ -135,3 +135,19 @@ def test_markdown_table() -> None:
     assert "**4 regression(s)**" in text
     no_change = comparison_markdown(compare_runs(DATA / "standalone", DATA / "standalone"))
     assert "No regression" in no_change and "**" not in no_change.split("\n", 3)[3]
+
+
+def test_each_runs_generator_limits_are_shown_when_sampled(tmp_path: Path) -> None:
+    base = copy_run(tmp_path, "distributed", "a")
+    other = copy_run(tmp_path, "distributed", "b")
+    (other / "limits_samples.csv").write_text(
+        "timestamp,host,limit,subject,used,maximum\n"
+        "2026-12-01T10:00:01.000+00:00,w1,local_ports,10.0.0.9:80,2823,28232\n"
+        "2026-12-01T10:00:01.000+00:00,w1,memory,MemAvailable,400,1000\n"
+    )
+    comparison = compare_runs(base, other)
+    assert (
+        "generator limits, highest share: A not sampled; B local ports 10% (w1), memory 40% (w1)"
+        in (comparison.notes)
+    )
+    assert "local ports 10% (w1)" in comparison_markdown(comparison)

@@ -200,6 +200,19 @@ def test_charts_are_a_real_png_with_a_cpu_panel(tmp_path: Path) -> None:
     assert pixels.std() > 0.05  # not a blank image
 
 
+def test_charts_gain_a_limits_panel_when_the_run_sampled_them(tmp_path: Path) -> None:
+    run = copy_run(tmp_path, "saturated")
+    (run / "limits_samples.csv").write_text(
+        "timestamp,host,limit,subject,used,maximum\n"
+        + "".join(
+            f"2026-12-01T10:00:{s:02d}.000+00:00,w1,local_ports,10.0.0.9:80,{s * 100},28232\n"
+            for s in range(10)
+        )
+    )
+    paths = report(run, [])
+    assert png_size(paths.charts_png) == (1300, 1440)  # six panels
+
+
 def test_charts_without_cpu_samples_or_history(tmp_path: Path) -> None:
     run = copy_run(tmp_path, "distributed")
     (run / "cpu_samples.csv").unlink()

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from locust_fleet.limits import DEFAULT_THRESHOLD
 from locust_fleet.results.model import HistoryRow, RunResults
 from locust_fleet.saturation import SaturationVerdict
 
@@ -202,6 +203,26 @@ def _cpu(ax: Axes, verdict: SaturationVerdict, origin: datetime) -> None:
     ax.legend(**_LEGEND)
 
 
+def _limits(ax: Axes, results: RunResults, origin: datetime) -> None:
+    """Each host's limits (open files, local ports, conntrack, memory) as a share of their
+    maximum; for a limit with several subjects (processes, destinations), the highest."""
+    ax.set_title(
+        "Limits besides CPU (% of the maximum; the highest process or destination per host)"
+    )
+    series: dict[tuple[str, str], dict[datetime, float]] = {}
+    for sample in results.limit_samples:
+        points = series.setdefault((sample.host, sample.limit), {})
+        points[sample.timestamp] = max(points.get(sample.timestamp, 0.0), sample.share * 100)
+    for (host, limit), points in sorted(series.items()):
+        times = sorted(points)
+        ax.plot(_seconds(times, origin), [points[t] for t in times], label=f"{host} {limit}")
+    threshold = DEFAULT_THRESHOLD * 100
+    ax.axhline(threshold, color="red", linewidth=1, linestyle=":")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("% of limit")
+    ax.legend(**_LEGEND)
+
+
 def _events(axes: Sequence[Axes], results: RunResults, origin: datetime) -> None:
     """A dashed line on every panel at each event (worker missing, restarted, ...)."""
     for event in results.metadata.events:
@@ -228,7 +249,8 @@ def render_charts(
 ) -> Path:
     """Draw the charts into ``path`` (PNG) and return it."""
     with_cpu = verdict is not None and bool(verdict.processes)
-    panels = 5 if with_cpu else 4
+    with_limits = bool(results.limit_samples)
+    panels = 4 + with_cpu + with_limits
     height = _PANEL_HEIGHT_IN * panels
     # Fixed margins, not a layout engine: constrained layout measured every artist again
     # and cost about 0.4 s of the 0.9 s a chart took, time the user waits for at the run's end.
@@ -246,6 +268,8 @@ def render_charts(
     _failures(axes[3], results, origin)
     if with_cpu and verdict is not None:
         _cpu(axes[4], verdict, origin)
+    if with_limits:
+        _limits(axes[-1], results, origin)
     for ax in axes:
         ax.grid(True, alpha=0.3)
     _events(axes, results, origin)
