@@ -34,6 +34,12 @@ options:
     description: The Locust installation folder (venv/, plans/).
     type: path
     default: /opt/locust
+  fence_table:
+    description:
+      - An nftables table of family C(inet) that must be loaded on this host (the master's
+        port filter, C(locust)); empty checks none.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -118,6 +124,10 @@ memory_total_kb:
   description: The host's C(MemTotal) in kB; null when unreadable.
   returned: always
   type: int
+fence_loaded:
+  description: Whether the table O(fence_table) is loaded now; null when none was asked for.
+  returned: always
+  type: bool
 python_version:
   description: The version of the Python that ran the module.
   returned: always
@@ -341,7 +351,15 @@ def started_clock():
     return now - (since_boot - ticks / os.sysconf("SC_CLK_TCK"))
 
 
-def host_facts(base_dir):
+def fence_loaded(table):
+    """Whether the inet table is in the live ruleset (None when none is asked for)."""
+    if not table:
+        return None
+    code, _ = run(["nft", "list", "table", "inet", table])
+    return code == 0
+
+
+def host_facts(base_dir, fence_table=""):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
     instances = worker_instances()
     master_exited, workers_started, workers_nofile = unit_times(instances)
@@ -359,6 +377,7 @@ def host_facts(base_dir):
         "workers_nofile": workers_nofile,
         "local_port_range": local_port_range(),
         "memory_total_kb": memory_total_kb(),
+        "fence_loaded": fence_loaded(fence_table),
         "python_version": platform.python_version(),
         "boot_id": boot_id(),
         "started_clock": started_clock(),
@@ -368,10 +387,14 @@ def host_facts(base_dir):
 
 def main():
     module = AnsibleModule(
-        argument_spec={"base_dir": {"type": "path", "default": "/opt/locust"}},
+        argument_spec={
+            "base_dir": {"type": "path", "default": "/opt/locust"},
+            "fence_table": {"type": "str", "default": ""},
+        },
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, **host_facts(module.params["base_dir"]))
+    params = module.params
+    module.exit_json(changed=False, **host_facts(params["base_dir"], params["fence_table"]))
 
 
 if __name__ == "__main__":
