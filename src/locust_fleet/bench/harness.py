@@ -152,7 +152,8 @@ _LOCUST_MARKS = {
 
 def _locust_own_seconds(master_log: Path) -> float | None:
     """Seconds the master spends outside the test in a headless run: from its start to the
-    test's (Locust polls for the expected workers once a second) and from the test's end to
+    test's (the wait for the expected workers: locust_fleet_ready.py looks every 50 ms) and
+    from the test's end to
     its exit (two 0.5 s waits for the workers' last reports). None when the log lacks a mark."""
     seen: dict[str, float] = {}
     try:

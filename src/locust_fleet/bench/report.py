@@ -249,8 +249,9 @@ def orchestration(data: dict[str, Any]) -> tuple[list[str], dict[str, float | No
         "check, worker restart, master start, fetch of results and journals, run.json and the",
         "reports. It includes Locust's own start and stop in every headless master "
         + (
-            f"(median {_f(figures['locust_own'], 1)} s: it polls for the expected workers "
-            "once a second and waits twice 0.5 s for the workers' last reports)."
+            f"(median {_f(figures['locust_own'], 1)} s: its wait for the "
+            "workers - the fleet's plugin looks every 50 ms where Locust itself sleeps a whole "
+            "second - and its stop, where it waits twice 0.5 s for the workers' last reports)."
             if figures.get("locust_own") is not None
             else "(about 2 s)."
         ),
