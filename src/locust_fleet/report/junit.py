@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from locust_fleet.checks import CheckResult
+from locust_fleet.failure_causes import generator_failures
 from locust_fleet.outcome import (
     NO_REQUESTS,
     NO_REQUESTS_ALLOWED,
@@ -95,6 +96,7 @@ def render_junit(
         ),
         ("requests", str(results.aggregated.request_count)),
         ("failures", str(results.aggregated.failure_count)),
+        ("generator_failures", str(generator_failures(results.failures).count)),
         *_shape_properties(meta),
     ):
         ET.SubElement(properties, "property", {"name": key, "value": value})
@@ -132,7 +134,9 @@ def render_junit(
         case = _case(suite, f"{SUITE_PREFIX}.requests", "no failed requests")
         problems = []
         if agg.failure_count:
-            problems.append(f"{agg.failure_count} of {agg.request_count} requests failed")
+            own = generator_failures(results.failures)
+            theirs = f" ({own.count} the generators' own: {own.text()})" if own.count else ""
+            problems.append(f"{agg.failure_count} of {agg.request_count} requests failed{theirs}")
         if results.exception_count:
             problems.append(f"{results.exception_count} exception(s) in the test plan")
         if problems:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from locust_fleet.checks import CheckResult, format_value
+from locust_fleet.failure_causes import generator_failures
 from locust_fleet.outcome import (
     IMPLICIT_REQUESTS_CHECK,
     Outcome,
@@ -171,6 +172,14 @@ def _failures(results: RunResults) -> list[str]:
             "",
             _table(("Endpoint", "Error", "Occurrences"), rows, numeric=(2,)),
         ]
+        own = generator_failures(results.failures)
+        if own.count:
+            total = sum(f.occurrences for f in results.failures)
+            lines += [
+                "",
+                f"{own.count} of these {total} failures were the load generators' own "
+                f"({own.text()}): those requests never reached the target.",
+            ]
     if results.exceptions:
         rows = [(str(e.count), e.message, ", ".join(e.nodes)) for e in results.exceptions]
         lines += [
