@@ -3,10 +3,12 @@
 The sampler on every master and worker host writes, once a second, how much of each limit
 was in use (see roles/locust_common/files/locust-cpu-sampler.py): open files of each Locust
 process against its soft limit, local ports toward each destination against the port range,
-conntrack entries against the table's maximum, memory against the host's total.
+conntrack entries against the table's maximum, memory against the host's total, bytes a
+second on each interface against its link speed; and, reported but never binding, the
+host's CPU, its run queue per core and the share of TCP segments retransmitted.
 
-Rule: a limit *binds* when its peak share over the run reached ``threshold`` (default 95 %)
-of its maximum - from there, new connections fail with EMFILE, EADDRNOTAVAIL or a dropped
+Rule: a limit of ``BINDING`` *binds* when its peak share over the run reached ``threshold``
+(default 95 %) of its maximum - from there, new connections fail with EMFILE, EADDRNOTAVAIL or a dropped
 packet, or the kernel starts reclaiming memory, and the failures are the generator's, not
 the target's. A run where any limit binds is saturated (exit 4, as CPU saturation); a
 healthy run says which limits were checked and the highest share of each.
@@ -44,7 +46,17 @@ _KINDS = {
         "memory",
         "add worker hosts or memory, or run fewer users per host",
     ),
+    "link": (
+        "bytes a second of its link's capacity",
+        "spread the load over more worker hosts (or faster links)",
+    ),
+    # Reported, never binding: the CPU verdict judges the processes; a retransmit share
+    # is the network's, or the target's.
+    "host_cpu": ("host CPU", ""),
+    "run_queue": ("run queue (runnable threads per core)", ""),
+    "retransmits": ("TCP retransmits", ""),
 }
+BINDING = frozenset({"open_files", "local_ports", "conntrack", "memory", "link"})
 
 
 def describe(peak: LimitSample) -> str:
@@ -53,7 +65,11 @@ def describe(peak: LimitSample) -> str:
     if peak.limit == "memory":
         used = f"{peak.used / 1024:,.0f} of {peak.maximum / 1024:,.0f} MB of memory"
         return f"{peak.host} used {used} ({peak.share:.0%}); {fix}"
-    where = {"open_files": f" in {peak.subject}", "local_ports": f" toward {peak.subject}"}
+    where = {
+        "open_files": f" in {peak.subject}",
+        "local_ports": f" toward {peak.subject}",
+        "link": f" on {peak.subject}",
+    }
     return (
         f"{peak.host} used {peak.used:,} of {peak.maximum:,} {noun}"
         f"{where.get(peak.limit, '')}; {fix}"
@@ -71,7 +87,7 @@ class LimitsVerdict:
 
     @property
     def bound(self) -> tuple[LimitSample, ...]:
-        return tuple(p for p in self.peaks if p.share >= self.threshold)
+        return tuple(p for p in self.peaks if p.limit in BINDING and p.share >= self.threshold)
 
     def highest(self) -> dict[str, LimitSample]:
         """limit -> its highest peak over every host and subject."""

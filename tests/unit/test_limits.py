@@ -84,3 +84,20 @@ def test_the_hosts_files_merge_into_one_csv_that_reads_back(tmp_path: Path) -> N
         ("lf-master", "memory", 100, 1000),
         ("lf-worker1", "local_ports", 120, 28232),
     ]
+
+
+def test_a_full_link_binds_while_host_cpu_run_queue_and_retransmits_are_only_reported() -> None:
+    found = limits_verdict(
+        [
+            sample(1, "link", "eth0", 1_200_000_000, 1_250_000_000),
+            sample(1, "host_cpu", "all cores", 1000, 1000),
+            sample(1, "run_queue", "procs_running", 9, 2),
+            sample(1, "retransmits", "tcp", 90, 100),
+        ]
+    )
+    assert [p.limit for p in found.bound] == ["link"]
+    assert "lf-worker1 used 1,200,000,000 of 1,250,000,000 bytes a second of its link's" in (
+        found.summary()
+    )
+    quiet = limits_verdict([sample(1, "host_cpu", "all cores", 1000, 1000)])
+    assert quiet.bound == () and "host CPU 100% (lf-worker1)" in quiet.summary()

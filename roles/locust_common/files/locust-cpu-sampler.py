@@ -17,6 +17,11 @@ out of:
                                  net.ipv4.ip_local_port_range / its size (the 3 busiest)
     conntrack    nf_conntrack    tracked connections / nf_conntrack_max (where tracked)
     memory       MemAvailable    kB in use (MemTotal - MemAvailable) / MemTotal
+    link         <interface>     bytes a second, in or out (the higher) / its link speed in
+                                 bytes a second (interfaces that report one)
+    host_cpu     all cores       busy per mille of all the host's cores / 1000
+    run_queue    procs_running   runnable threads now / the host's cores
+    retransmits  tcp             TCP segments retransmitted a second / segments sent a second
 Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
 Standard library only: it runs on the host's system Python.
 """
@@ -160,9 +165,86 @@ def memory_kb():
     return values["MemTotal"] - values["MemAvailable"], values["MemTotal"]
 
 
-def limit_rows(processes):
-    """(limit, subject, used, maximum) of everything but the CPU, as this host shows it now."""
+def cpu_jiffies():
+    """(busy, total) jiffies of all cores, and the runnable threads, from /proc/stat."""
+    busy = total = running = None
+    try:
+        with open("/proc/stat") as handle:
+            for line in handle:
+                if line.startswith("cpu "):
+                    values = [int(x) for x in line.split()[1:]]
+                    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+                    total = sum(values[:8])
+                    busy = total - idle
+                elif line.startswith("procs_running "):
+                    running = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None, None, None
+    return busy, total, running
+
+
+def tcp_segments():
+    """(segments sent, segments retransmitted) so far, from /proc/net/snmp."""
+    try:
+        with open("/proc/net/snmp") as handle:
+            lines = [line.split() for line in handle if line.startswith("Tcp:")]
+        names, values = lines[0], lines[1]
+        table = dict(zip(names[1:], (int(v) for v in values[1:])))
+        return table["OutSegs"], table["RetransSegs"]
+    except (OSError, IndexError, KeyError, ValueError):
+        return None
+
+
+def interface_bytes():
+    """interface -> (bytes received, bytes sent, link speed in bytes a second or None)."""
+    found = {}
+    try:
+        names = os.listdir("/sys/class/net")
+    except OSError:
+        return found
+    for name in names:
+        if name == "lo":
+            continue
+        base = f"/sys/class/net/{name}"
+        rx, tx = read_int(f"{base}/statistics/rx_bytes"), read_int(f"{base}/statistics/tx_bytes")
+        if rx is None or tx is None:
+            continue
+        speed = read_int(f"{base}/speed")  # Mb/s; -1 or unreadable when the link has none
+        found[name] = (rx, tx, speed * 125000 if speed and speed > 0 else None)
+    return found
+
+
+def rates(state, now):
+    """Rows of what is counted since the previous look (CPU, links, retransmits)."""
     rows = []
+    busy, total, running = cpu_jiffies()
+    links, segments = interface_bytes(), tcp_segments()
+    before = state.get("counters")
+    state["counters"] = (now, busy, total, links, segments)
+    if running is not None:
+        rows.append(("run_queue", "procs_running", running, os.cpu_count() or 1))
+    if before is None:
+        return rows
+    then, old_busy, old_total, old_links, old_segments = before
+    elapsed = max(now - then, 1e-6)
+    if None not in (busy, total, old_busy, old_total) and total > old_total:
+        share = (busy - old_busy) / (total - old_total)
+        rows.append(("host_cpu", "all cores", round(share * 1000), 1000))
+    for name, (rx, tx, speed) in sorted(links.items()):
+        if speed and name in old_links:
+            rate = max(rx - old_links[name][0], tx - old_links[name][1]) / elapsed
+            rows.append(("link", name, round(rate), speed))
+    if segments and old_segments and segments[0] > old_segments[0]:
+        sent = (segments[0] - old_segments[0]) / elapsed
+        again = (segments[1] - old_segments[1]) / elapsed
+        rows.append(("retransmits", "tcp", round(again), max(round(sent), 1)))
+    return rows
+
+
+def limit_rows(processes, state=None, now=None):
+    """(limit, subject, used, maximum) of everything but the processes' CPU, as this host
+    shows it now (rates since the previous call with the same state)."""
+    rows = [] if state is None else rates(state, time.monotonic() if now is None else now)
     for pid, (_role, unit) in sorted(processes.items()):
         files = open_files(pid)
         if files is not None:
@@ -195,7 +277,7 @@ def main():
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--limits-out", default="")
     args = parser.parse_args()
-    previous = {}
+    previous, counters = {}, {}
     deadline = time.monotonic() + args.duration
     limits = open(args.limits_out, "a", buffering=1) if args.limits_out else None  # noqa: SIM115
     with open(args.out, "a", buffering=1) as out:
@@ -204,7 +286,7 @@ def main():
             stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             processes = locust_processes()
             if limits is not None:
-                for limit, subject, used, maximum in limit_rows(processes):
+                for limit, subject, used, maximum in limit_rows(processes, counters, now):
                     limits.write(f"{stamp},{args.host},{limit},{subject},{used},{maximum}\n")
             for pid, (role, unit) in processes.items():
                 ticks = cpu_ticks(pid)
