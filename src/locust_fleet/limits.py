@@ -8,10 +8,10 @@ second on each interface against its link speed; and, reported but never binding
 host's CPU, its run queue per core and the share of TCP segments retransmitted.
 
 Rule: a limit of ``BINDING`` *binds* when its peak share over the run reached ``threshold``
-(default 95 %) of its maximum - from there, new connections fail with EMFILE, EADDRNOTAVAIL or a dropped
-packet, or the kernel starts reclaiming memory, and the failures are the generator's, not
-the target's. A run where any limit binds is saturated (exit 4, as CPU saturation); a
-healthy run says which limits were checked and the highest share of each.
+(default 95 %) of its maximum - from there, new connections fail with EMFILE, EADDRNOTAVAIL
+or a dropped packet, or the kernel starts reclaiming memory, and the failures are the
+generator's, not the target's. A run where any limit binds is saturated (exit 4, as CPU
+saturation); a healthy run says which limits were checked and the highest share of each.
 
 API::
 
