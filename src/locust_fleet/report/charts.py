@@ -218,7 +218,8 @@ def _limits(ax: Axes, results: RunResults, origin: datetime) -> None:
         ax.plot(_seconds(times, origin), [points[t] for t in times], label=f"{host} {limit}")
     threshold = DEFAULT_THRESHOLD * 100
     ax.axhline(threshold, color="red", linewidth=1, linestyle=":")
-    ax.set_ylim(0, 105)
+    highest = [v for points in series.values() for v in points.values()]
+    ax.set_ylim(0, max(105.0, *(v * 1.05 for v in highest)))  # a run queue can pass 100%
     ax.set_ylabel("% of limit")
     ax.legend(**_LEGEND)
 
