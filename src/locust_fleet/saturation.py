@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from locust_fleet.limits import LimitsVerdict, limits_verdict
+from locust_fleet.overrun import Overrun, overrun_for
 from locust_fleet.results.model import CpuSample, RunResults
 
 DEFAULT_CPU_THRESHOLD = 90.0
@@ -90,6 +91,7 @@ class SaturationVerdict:
     processes: tuple[ProcessCpu, ...]
     unsampled_hosts: tuple[str, ...] = ()
     limits: LimitsVerdict | None = None  # open files, local ports, conntrack, memory
+    overrun: Overrun | None = None  # more users than asked; Locust's master warnings
 
     @property
     def window_seconds(self) -> float | None:
@@ -123,17 +125,26 @@ class SaturationVerdict:
         return self.limits is not None and bool(self.limits.bound)
 
     @property
+    def overran(self) -> bool:
+        return self.overrun is not None and self.overrun.overran
+
+    @property
     def saturated(self) -> bool:
-        return self.workers_saturated or self.master_saturated or self.limits_bound
+        return self.workers_saturated or self.master_saturated or self.limits_bound or self.overran
 
     def summary(self) -> str:
-        """What was decided and why, for people: the CPU, then the other limits."""
-        cpu = self.cpu_summary()
-        if self.limits is None or not self.limits.measured:
-            return cpu
-        if self.limits.bound:
-            return f"{self.limits.summary()} CPU: {cpu}"
-        return f"{cpu} Other {self.limits.summary()}"
+        """What was decided and why, for people: an overrun, the CPU, the other limits."""
+        text = self.cpu_summary()
+        if self.limits is not None and self.limits.measured:
+            if self.limits.bound:
+                text = f"{self.limits.summary()} CPU: {text}"
+            else:
+                text = f"{text} Other {self.limits.summary()}"
+        if self.overrun is None or not self.overrun.summary():
+            return text
+        if self.overran:
+            return f"{self.overrun.summary()} {text}"
+        return f"{text} {self.overrun.summary()}"
 
     def cpu_summary(self) -> str:
         """One sentence for people: what the CPU samples decided and why."""
@@ -315,4 +326,4 @@ def verdict_for(
         result = replace(result, unsampled_hosts=unsampled)
     if results.limit_samples:
         result = replace(result, limits=limits_verdict(results.limit_samples))
-    return result
+    return replace(result, overrun=overrun_for(results))

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
     "locust_fleet_ready", REPO / "roles/locust_run/files/locust_fleet_ready.py"
@@ -42,9 +44,23 @@ def test_it_gives_up_at_its_bound_and_leaves_the_rest_to_locust() -> None:
     assert 0.2 <= time.monotonic() - started < 1.0
 
 
-def test_it_does_nothing_outside_a_headless_master() -> None:
+def test_it_does_nothing_outside_a_headless_master(monkeypatch) -> None:
+    class Master:
+        clients = property(lambda self: pytest.fail("looked for workers"))
+
+    monkeypatch.setattr(ready, "MasterRunner", Master)
     worker_env = SimpleNamespace(parsed_options=SimpleNamespace(headless=True, expect_workers=4))
     ready._wait_for_the_workers(worker_env, runner=object())  # not a MasterRunner: returns
     ui_master = SimpleNamespace(parsed_options=SimpleNamespace(headless=False, expect_workers=4))
-    master = ready.MasterRunner.__new__(ready.MasterRunner)
-    ready._wait_for_the_workers(ui_master, runner=master)  # the UI starts by hand: returns
+    ready._wait_for_the_workers(ui_master, runner=Master())  # the UI starts by hand: returns
+
+
+def test_the_heartbeats_plugin_gives_a_busy_worker_ten_seconds(monkeypatch) -> None:
+    import locust.runners
+
+    monkeypatch.setattr(locust.runners, "HEARTBEAT_LIVENESS", 3)
+    spec = importlib.util.spec_from_file_location(
+        "locust_fleet_heartbeats", REPO / "roles/locust_run/files/locust_fleet_heartbeats.py"
+    )
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert locust.runners.HEARTBEAT_LIVENESS == 10  # what the master counts down from

@@ -64,6 +64,31 @@ def _phase_of(data: dict[str, Any]) -> str | None:
     return PHASES.get(PurePath(path).stem) if path else None
 
 
+LOCUST_SPAWN_RATE_PER_WORKER = 100  # Locust warns above it ("very high (>100/worker)")
+
+
+def spawn_rate_advice(state: dict[str, Any]) -> str | None:
+    """A warning when a headless run ramps faster than Locust advises per worker process."""
+    spec = state.get("spec") or {}
+    workers = state.get("expected_workers") or 0
+    try:
+        rate = float(spec.get("spawn_rate") or 0)
+    except (TypeError, ValueError):
+        return None
+    if state.get("mode") != "headless" or workers <= 0 or spec.get("shape"):
+        return None
+    per_worker = rate / workers
+    if per_worker <= LOCUST_SPAWN_RATE_PER_WORKER:
+        return None
+    most = LOCUST_SPAWN_RATE_PER_WORKER * workers
+    return (
+        f"WARNING: -r {rate:g} is {per_worker:.0f} users/s for each of the {workers} worker "
+        f"processes; Locust advises at most {LOCUST_SPAWN_RATE_PER_WORKER} (this fleet: "
+        f"-r {most}). A faster ramp can starve the workers of CPU and make the master miss "
+        "their heartbeats (the verdict then says so)."
+    )
+
+
 class Progress:
     """Event handler for PlaybookRun: call it with every event; close() at the end."""
 
@@ -93,7 +118,11 @@ class Progress:
             res = data.get("res") or {}
             action = data.get("task_action")
             if action == STATE_ACTION and isinstance(res.get("state"), dict):
+                first = not self.state
                 self.state = res["state"]
+                advice = spawn_rate_advice(self.state) if first else None
+                if advice:
+                    self._show(advice, always_print=True)
             elif action == PROGRESS_ACTION and "active" in res and self.state:
                 self._show(f"{self.phase}: {progress_line(res, self.state)}", always_print=True)
 

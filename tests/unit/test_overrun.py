@@ -1,0 +1,56 @@
+"""More users than asked (the missed-heartbeat cascade) is a verdict, not a detail; Locust's
+master warnings reach the summary."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from locust_fleet.outcome import ExitCode, decide
+from locust_fleet.overrun import master_warnings
+from locust_fleet.results.loader import load_run
+from locust_fleet.saturation import verdict_for
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "runs"
+CASCADE_LOG = (DATA.parent / "logs" / "heartbeat_cascade_master.log").read_text()
+
+
+def run_with(tmp_path: Path, peak_users: int, log: str) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(DATA / "distributed", run)
+    history = run / "locust_stats_history.csv"
+    lines = history.read_text().splitlines()
+    header = lines[0].split(",")
+    users = header.index("User Count")
+    rows = []
+    for line in lines[1:]:
+        cells = line.split(",")
+        if ",Aggregated," in line:
+            cells[users] = str(peak_users)
+        rows.append(",".join(cells))
+    history.write_text("\n".join([lines[0], *rows]) + "\n")
+    (run / "master.log").write_text(log)
+    return run
+
+
+def test_a_history_above_the_users_asked_is_an_overrun_exit_4(tmp_path: Path) -> None:
+    results = load_run(run_with(tmp_path, 10**6, CASCADE_LOG))
+    asked = results.metadata.parameters.users
+    found = verdict_for(results)
+    assert found.overran and found.saturated
+    text = found.summary()
+    assert text.startswith(
+        f"OVERRUN: the history shows up to 1,000,000 users for a run of {asked:,}"
+    )
+    assert "missed heartbeats (2x), spawn rate above 100/s per worker (1x)" in text
+    assert decide(results, (), found).code is ExitCode.SATURATED
+
+
+def test_a_run_within_its_users_only_lists_the_masters_warnings(tmp_path: Path) -> None:
+    results = load_run(run_with(tmp_path, 1, CASCADE_LOG))
+    found = verdict_for(results)
+    assert not found.overran
+    assert found.summary().endswith(
+        "Locust's master warned: missed heartbeats (2x), spawn rate above 100/s per worker (1x)."
+    )
+    assert master_warnings("all quiet\n") == ()
