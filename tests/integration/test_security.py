@@ -71,16 +71,3 @@ def test_units_are_hardened_to_exposure_3_or_lower(fleet, unit):
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
     assert match, out
     assert float(match.group(1)) <= 3.0, out
-
-
-def test_a_port_filter_flushed_since_site_yml_is_restored_at_the_next_start(fleet, tmp_path):
-    master = fleet.role("master")[0]["name"]
-    flushed = fleet.ssh(master, "nft delete table inet locust")
-    assert flushed.returncode == 0, flushed.stderr
-    done = fleet.run(tmp_path, users="4", rate="4", run_time="3s")
-    assert done.returncode == 0, done.stderr[-3000:]
-    table = fleet.ssh(master, "nft list table inet locust")
-    assert table.returncode == 0 and f"tcp dport {PORT} counter" in table.stdout
-    assert not _connects(
-        fleet, fleet.role("target")[0]["name"], fleet.role("master")[0]["ip"], PORT
-    )
