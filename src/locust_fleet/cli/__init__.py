@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import fleet_cmd, report_cmd, run_cmd, sandbox_cmd, ui_cmd
+from . import fleet_cmd, report_cmd, run_cmd, sandbox_cmd, size_cmd, ui_cmd
 
 EPILOG = """\
 examples:
@@ -25,6 +25,7 @@ examples:
   locust-fleet ui -i inventories/lab --plan locustfiles/website   web UI through an SSH forward
   locust-fleet fetch -i inventories/lab       stop the UI's test, fetch its results
   locust-fleet compare results/<run-a> results/<run-b>
+  locust-fleet size -i inventories/lab --plan locustfiles/website -u 100000   what it needs
   locust-fleet sandbox up --workers 2         boot a master, 2 workers and an nginx target
   locust-fleet sandbox status
   locust-fleet sandbox down                   remove the sandbox; nothing is left behind
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(verbs)
     run_cmd.register_attach(verbs)
     report_cmd.register(verbs)
+    size_cmd.register(verbs)
     sandbox_cmd.register(verbs)
     ui_cmd.register(verbs)
     return parser

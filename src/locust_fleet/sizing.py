@@ -1,0 +1,161 @@
+"""What N users of a plan need, from a short calibration run of it (``locust-fleet size``).
+
+The calibration run's own figures give the plan's costs on this fleet:
+
+- requests a second per user (the plan's wait times decide it);
+- worker CPU-seconds per request (every worker process's CPU over the load window, from
+  the 1 Hz samples, over the requests made in it);
+- memory per user (on each worker host, the rise of memory in use from the sampler's first
+  look, before the users, to its highest, over that host's users);
+- open files per user (the rise of each worker process's descriptors, over its users).
+
+The projection for N users scales those linearly, keeps every worker process under
+``PROCESS_CPU_BUDGET`` of a core (the saturation verdict flags 90 %), gives each process
+``locust_sizing``'s 50 descriptors of its own beside its users', and puts on each worker
+host no more processes than it has cores (the run queue's maximum in the samples).
+
+API::
+
+    estimate(results, users) -> Estimate
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from locust_fleet.results.model import RunResults
+from locust_fleet.saturation import load_window, verdict_for
+
+PROCESS_CPU_BUDGET = 0.75  # of one core, per worker process
+PROCESS_BASELINE_FILES = 50  # as the sizing preflight reserves (collection filter)
+
+
+class CalibrationError(ValueError):
+    """The calibration run cannot give a figure; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    calibration_users: int
+    rps_per_user: float
+    cpu_seconds_per_request: float
+    memory_kb_per_user: float | None
+    files_per_user: float | None
+    cores_per_host: int | None
+    nofile: int | None  # the worker processes' open-file limit
+    users: int
+
+    @property
+    def rps(self) -> float:
+        return self.users * self.rps_per_user
+
+    @property
+    def worker_cores(self) -> float:
+        return self.rps * self.cpu_seconds_per_request
+
+    @property
+    def processes(self) -> int:
+        by_cpu = math.ceil(self.worker_cores / PROCESS_CPU_BUDGET)
+        by_files = 1
+        if self.files_per_user and self.nofile and self.nofile > PROCESS_BASELINE_FILES:
+            room = self.nofile - PROCESS_BASELINE_FILES
+            by_files = math.ceil(self.users * self.files_per_user / room)
+        return max(1, by_cpu, by_files)
+
+    @property
+    def hosts(self) -> int | None:
+        if not self.cores_per_host:
+            return None
+        return math.ceil(self.processes / self.cores_per_host)
+
+    @property
+    def memory_gb(self) -> float | None:
+        if self.memory_kb_per_user is None:
+            return None
+        return self.users * self.memory_kb_per_user / (1024 * 1024)
+
+    def lines(self) -> list[str]:
+        memory = (
+            f"{self.memory_kb_per_user:,.0f} kB per user"
+            if self.memory_kb_per_user is not None
+            else "memory per user not measured"
+        )
+        files = (
+            f"{self.files_per_user:.2f} open files per user"
+            if self.files_per_user is not None
+            else "open files per user not measured"
+        )
+        need_memory = f", {self.memory_gb:,.1f} GB of memory" if self.memory_gb is not None else ""
+        hosts = (
+            f" on {self.hosts} worker host(s) of {self.cores_per_host} cores"
+            if self.hosts is not None
+            else ""
+        )
+        return [
+            f"measured with {self.calibration_users} users: {self.rps_per_user:.3f} requests/s "
+            f"per user, {self.cpu_seconds_per_request * 1000:.2f} ms of worker CPU per request, "
+            f"{memory}, {files}",
+            f"{self.users:,} users: about {self.rps:,.0f} requests/s and "
+            f"{self.worker_cores:,.1f} cores of worker CPU; they need {self.processes} worker "
+            f"processes (at most {PROCESS_CPU_BUDGET:.0%} of a core each"
+            + (f", {self.nofile} open files each" if self.nofile else "")
+            + f"){hosts}{need_memory}.",
+        ]
+
+
+def _rise_per_user(samples, key, users_of) -> float | None:
+    """Sum over keys of (highest - first) used, over the users on them; None without data."""
+    first: dict = {}
+    highest: dict = {}
+    for sample in samples:
+        k = key(sample)
+        first.setdefault(k, sample.used)
+        highest[k] = max(highest.get(k, 0), sample.used)
+    if not first:
+        return None
+    rises = [(highest[k] - first[k], users_of(k)) for k in first]
+    users = sum(u for _, u in rises)
+    return sum(r for r, _ in rises) / users if users else None
+
+
+def estimate(results: RunResults, users: int) -> Estimate:
+    meta = results.metadata
+    asked = meta.parameters.users
+    agg = results.aggregated
+    if not asked or agg.request_count <= 0:
+        raise CalibrationError(
+            "the calibration run made no request: a plan must make requests to be sized "
+            f"(see {results.run_dir / 'summary.md'})"
+        )
+    start, end = load_window(results)
+    window = (end - start).total_seconds() if start and end else 0.0
+    verdict = verdict_for(results)
+    if not verdict.workers or window <= 0:
+        raise CalibrationError(
+            "the calibration run has no CPU samples of its workers in its load window"
+        )
+    cpu_seconds = sum(p.mean_percent / 100 * window for p in verdict.workers)
+    rps = agg.request_count / window
+    workers = set(meta.hosts.workers)
+    per_host = {h: sum(1 for p in verdict.workers if p.host == h) for h in workers}
+    total_processes = max(sum(per_host.values()), 1)
+    memory = [s for s in results.limit_samples if s.limit == "memory" and s.host in workers]
+    files = [s for s in results.limit_samples if s.limit == "open_files" and s.host in workers]
+    cores = [
+        s.maximum for s in results.limit_samples if s.limit == "run_queue" and s.host in workers
+    ]
+    return Estimate(
+        calibration_users=asked,
+        rps_per_user=rps / asked,
+        cpu_seconds_per_request=cpu_seconds / agg.request_count,
+        memory_kb_per_user=_rise_per_user(
+            memory, lambda s: s.host, lambda h: asked * per_host.get(h, 0) / total_processes
+        ),
+        files_per_user=_rise_per_user(
+            files, lambda s: (s.host, s.subject), lambda _k: asked / total_processes
+        ),
+        cores_per_host=min(cores) if cores else None,
+        nofile=min((s.maximum for s in files), default=None),
+        users=users,
+    )
