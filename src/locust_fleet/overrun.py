@@ -8,7 +8,8 @@ missing") along with its other warnings (a spawn rate above 100 a second per wor
 missing at the end of the ramp), none of which reach its exit code.
 
 Rule: in a run that asked for ``users`` (no load shape), a history row with more
-users is an *overrun*: the run is saturated (exit 4) and the summary says by how much and
+users is an *overrun* (rows while a dead worker process is still counted are left out: see
+``_dead_worker_windows``): the run is saturated (exit 4) and the summary says by how much and
 why. Locust's master warnings are listed either way.
 
 API::
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from locust_fleet.results.model import RunResults
 
@@ -30,6 +32,11 @@ _WARNINGS = (
     (re.compile(r"not all reports received from workers"), "reports missing after the ramp"),
     (re.compile(r"Resetting RPC server"), "the master reset its worker connections"),
 )
+
+
+# A dead worker's users stay counted until the master takes it for lost: Locust's heartbeat
+# liveness (3 s) and a history row, with room for a loaded master.
+STALE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,36 @@ def master_warnings(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
+def _dead_worker_windows(results: RunResults) -> list[tuple[datetime, datetime]]:
+    """While a worker process that died is not yet taken for lost, the master still counts
+    its last users beside those it hands to the others: those history rows overstate the
+    users, they are not an overrun. From each ``worker_died`` to the host's next
+    ``worker_missing`` (or ``STALE_SECONDS`` after it), with a history row of slack."""
+    events = [e for e in results.metadata.events if e.time is not None]
+    windows = []
+    for died in (e for e in events if e.kind == "worker_died"):
+        missing = [
+            e.time
+            for e in events
+            if e.kind == "worker_missing" and e.host == died.host and e.time >= died.time
+        ]
+        end = min(missing) if missing else died.time + timedelta(seconds=STALE_SECONDS)
+        windows.append((died.time, end + timedelta(seconds=2)))
+    return windows
+
+
 def overrun_for(results: RunResults) -> Overrun:
     meta = results.metadata
     asked = None if meta.shape is not None or not meta.parameters.users else meta.parameters.users
-    peak = max((row.user_count for row in results.aggregated_history), default=0)
+    stale = _dead_worker_windows(results)
+    peak = max(
+        (
+            row.user_count
+            for row in results.aggregated_history
+            if not any(start <= row.timestamp <= end for start, end in stale)
+        ),
+        default=0,
+    )
     text = ""
     if results.files.master_log is not None:
         text = results.files.master_log.read_text(encoding="utf-8", errors="replace")

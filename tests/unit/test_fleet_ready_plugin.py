@@ -53,14 +53,3 @@ def test_it_does_nothing_outside_a_headless_master(monkeypatch) -> None:
     ready._wait_for_the_workers(worker_env, runner=object())  # not a MasterRunner: returns
     ui_master = SimpleNamespace(parsed_options=SimpleNamespace(headless=False, expect_workers=4))
     ready._wait_for_the_workers(ui_master, runner=Master())  # the UI starts by hand: returns
-
-
-def test_the_heartbeats_plugin_gives_a_busy_worker_ten_seconds(monkeypatch) -> None:
-    import locust.runners
-
-    monkeypatch.setattr(locust.runners, "HEARTBEAT_LIVENESS", 3)
-    spec = importlib.util.spec_from_file_location(
-        "locust_fleet_heartbeats", REPO / "roles/locust_run/files/locust_fleet_heartbeats.py"
-    )
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    assert locust.runners.HEARTBEAT_LIVENESS == 10  # what the master counts down from

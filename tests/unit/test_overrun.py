@@ -54,3 +54,21 @@ def test_a_run_within_its_users_only_lists_the_masters_warnings(tmp_path: Path) 
         "Locust's master warned: missed heartbeats (2x), spawn rate above 100/s per worker (1x)."
     )
     assert master_warnings("all quiet\n") == ()
+
+
+def test_a_dead_workers_stale_count_until_it_is_taken_for_lost_is_no_overrun(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    run = run_with(tmp_path, 10**6, CASCADE_LOG)
+    rows = [r for r in load_run(run).aggregated_history]
+    first, last = rows[0].timestamp, rows[-1].timestamp
+    record = json.loads((run / "run.json").read_text())
+    record["events"] = [
+        {"time": first.isoformat(), "host": "w1", "kind": "worker_died", "message": "killed"},
+        {"time": last.isoformat(), "host": "w1", "kind": "worker_missing", "message": "lost"},
+    ]
+    (run / "run.json").write_text(json.dumps(record))
+    found = verdict_for(load_run(run))
+    assert not found.overran  # every inflated row lies between the death and the loss
