@@ -22,13 +22,18 @@ API::
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
+from datetime import timedelta
 
 from locust_fleet.results.model import RunResults
 from locust_fleet.saturation import load_window, verdict_for
+from locust_fleet.saturation import verdict as cpu_verdict
 
 PROCESS_CPU_BUDGET = 0.75  # of one core, per worker process
 PROCESS_BASELINE_FILES = 50  # as the sizing preflight reserves (collection filter)
+RAMP_SKIP_SECONDS = 3  # the start of the load window left out: the workers' start, the spawn
+IDLE_PERCENT = 5.0  # below it, a worker's own idle cost is a large part of its CPU
 
 
 class CalibrationError(ValueError):
@@ -45,6 +50,7 @@ class Estimate:
     cores_per_host: int | None
     nofile: int | None  # the worker processes' open-file limit
     users: int
+    worker_busy_percent: float = 0.0  # mean CPU of a worker process in the calibration hold
 
     @property
     def rps(self) -> float:
@@ -92,6 +98,15 @@ class Estimate:
             if self.hosts is not None
             else ""
         )
+        caution = (
+            [
+                f"caution: the workers were nearly idle ({self.worker_busy_percent:.1f}% of a "
+                "core each), so the CPU per request includes their own idle cost and the "
+                "processes are overstated; calibrate with more users (--calibrate-users)"
+            ]
+            if self.worker_busy_percent < IDLE_PERCENT
+            else []
+        )
         return [
             f"measured with {self.calibration_users} users: {self.rps_per_user:.3f} requests/s "
             f"per user, {self.cpu_seconds_per_request * 1000:.2f} ms of worker CPU per request, "
@@ -101,6 +116,7 @@ class Estimate:
             f"processes (at most {PROCESS_CPU_BUDGET:.0%} of a core each"
             + (f", {self.nofile} open files each" if self.nofile else "")
             + f"){hosts}{need_memory}.",
+            *caution,
         ]
 
 
@@ -130,15 +146,27 @@ def estimate(results: RunResults, users: int) -> Estimate:
         )
     start, end = load_window(results)
     window = (end - start).total_seconds() if start and end else 0.0
-    verdict = verdict_for(results)
-    if not verdict.workers or window <= 0:
+    whole = verdict_for(results)
+    if not whole.workers or window <= 0:
         raise CalibrationError(
             "the calibration run has no CPU samples of its workers in its load window"
         )
-    cpu_seconds = sum(p.mean_percent / 100 * window for p in verdict.workers)
-    rps = agg.request_count / window
+    # The hold only: the first seconds hold the workers' start and the spawning.
+    hold_start = start + timedelta(seconds=RAMP_SKIP_SECONDS)
+    rows = [r for r in results.aggregated_history if hold_start <= r.timestamp <= end]
+    held = list(cpu_verdict(results.cpu_samples, hold_start, end).workers)
+    if len(rows) >= 2 and held and rows[-1].total_request_count > rows[0].total_request_count:
+        seconds = (rows[-1].timestamp - rows[0].timestamp).total_seconds()
+        requests = rows[-1].total_request_count - rows[0].total_request_count
+        cpu_seconds = sum(p.mean_percent / 100 * seconds for p in held)
+        busy = statistics.fmean(p.mean_percent for p in held)
+    else:  # too short a run for a hold: the whole window
+        seconds, requests = window, agg.request_count
+        cpu_seconds = sum(p.mean_percent / 100 * window for p in whole.workers)
+        busy = statistics.fmean(p.mean_percent for p in whole.workers)
+    rps = requests / seconds
     workers = set(meta.hosts.workers)
-    per_host = {h: sum(1 for p in verdict.workers if p.host == h) for h in workers}
+    per_host = {h: sum(1 for p in whole.workers if p.host == h) for h in workers}
     total_processes = max(sum(per_host.values()), 1)
     memory = [s for s in results.limit_samples if s.limit == "memory" and s.host in workers]
     files = [s for s in results.limit_samples if s.limit == "open_files" and s.host in workers]
@@ -148,7 +176,8 @@ def estimate(results: RunResults, users: int) -> Estimate:
     return Estimate(
         calibration_users=asked,
         rps_per_user=rps / asked,
-        cpu_seconds_per_request=cpu_seconds / agg.request_count,
+        cpu_seconds_per_request=cpu_seconds / requests,
+        worker_busy_percent=busy,
         memory_kb_per_user=_rise_per_user(
             memory, lambda s: s.host, lambda h: asked * per_host.get(h, 0) / total_processes
         ),

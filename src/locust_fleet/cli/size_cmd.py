@@ -25,7 +25,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     size.add_argument("--plan", required=True, type=Path, help="plan folder or locustfile")
     size.add_argument("-u", "--users", required=True, help="the users to size for")
     size.add_argument(
-        "--calibrate-users", default="20", help="users of the calibration run (default 20)"
+        "--calibrate-users", default="100", help="users of the calibration run (default 100)"
     )
     size.add_argument("--calibrate-time", default="20s", help="its run time (default 20s; e.g. 1m)")
     size.add_argument("--results", type=Path, default=Path("results"), help="default ./results")
