@@ -2,8 +2,8 @@
 
 A master that misses a worker's heartbeats (a worker starved of CPU cannot send them) marks
 it missing and hands its users to the other workers, while the missing one goes on running
-them: the stats then count more users than the run asked for, and every figure describes a
-heavier test than the one named. Locust logs it ("failed to send heartbeat, setting state to
+them until it is heard again: the stats then count more users than the run asked for, and
+every figure describes a heavier test than the one named. Locust logs it ("failed to send heartbeat, setting state to
 missing") along with its other warnings (a spawn rate above 100 a second per worker, reports
 missing at the end of the ramp), none of which reach its exit code.
 
