@@ -3,9 +3,10 @@
 A master that misses a worker's heartbeats (a worker starved of CPU cannot send them) marks
 it missing and hands its users to the other workers, while the missing one goes on running
 them until it is heard again: the stats then count more users than the run asked for, and
-every figure describes a heavier test than the one named. Locust logs it ("failed to send heartbeat, setting state to
-missing") along with its other warnings (a spawn rate above 100 a second per worker, reports
-missing at the end of the ramp), none of which reach its exit code.
+every figure describes a heavier test than the one named. Locust logs it ("failed to send
+heartbeat, setting state to missing") along with its other warnings (a spawn rate above 100
+a second per worker, reports missing at the end of the ramp), none of which reach its exit
+code.
 
 Rule: in a run that asked for ``users`` (no load shape), a history row with more
 users is an *overrun* (rows while a dead worker process is still counted are left out: see
