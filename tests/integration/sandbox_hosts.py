@@ -90,6 +90,10 @@ class SandboxHosts:
             )
         return proc
 
+    def connects(self, host: str, ip: str, port: int) -> bool:
+        """Whether a TCP connection from ``host`` to ip:port opens within 3 s."""
+        return self.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
+
     def copy(self, host: str, source: Path, dest: str) -> None:
         proc = subprocess.run(
             [

@@ -7,10 +7,6 @@ from __future__ import annotations
 PORT = 5557
 
 
-def _connects(fleet, host: str, ip: str, port: int) -> bool:
-    return fleet.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
-
-
 def test_a_port_filter_flushed_since_site_yml_is_restored_at_the_next_start(fleet, tmp_path):
     master = fleet.role("master")[0]["name"]
     flushed = fleet.ssh(master, "nft delete table inet locust")
@@ -19,6 +15,4 @@ def test_a_port_filter_flushed_since_site_yml_is_restored_at_the_next_start(flee
     assert done.returncode == 0, done.stderr[-3000:]
     table = fleet.ssh(master, "nft list table inet locust")
     assert table.returncode == 0 and f"tcp dport {PORT} counter" in table.stdout
-    assert not _connects(
-        fleet, fleet.role("target")[0]["name"], fleet.role("master")[0]["ip"], PORT
-    )
+    assert not fleet.connects(fleet.role("target")[0]["name"], fleet.role("master")[0]["ip"], PORT)

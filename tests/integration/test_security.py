@@ -27,15 +27,11 @@ def running(fleet, tmp_path_factory):
     assert proc.returncode == 0, (out + err)[-3000:]
 
 
-def _connects(fleet, host: str, ip: str, port: int) -> bool:
-    return fleet.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
-
-
 def test_master_port_is_open_to_workers_only(running):
     master_ip = running.role("master")[0]["ip"]
     for worker in running.role("worker"):
-        assert _connects(running, worker["name"], master_ip, PORT), worker["name"]
-    assert not _connects(running, running.role("target")[0]["name"], master_ip, PORT)
+        assert running.connects(worker["name"], master_ip, PORT), worker["name"]
+    assert not running.connects(running.role("target")[0]["name"], master_ip, PORT)
     table = running.ssh(running.role("master")[0]["name"], "nft list table inet locust").stdout
     assert f"tcp dport {PORT}" in table
 

@@ -34,10 +34,6 @@ def _master(fleet: SandboxHosts) -> str:
     return fleet.role("master")[0]["name"]
 
 
-def _connects(fleet: SandboxHosts, host: str, ip: str, port: int) -> bool:
-    return fleet.ssh(host, f"nc -z -w 3 {ip} {port}", check=False).returncode == 0
-
-
 def _worker_processes(fleet: SandboxHosts) -> int:
     total = 0
     for worker in fleet.role("worker"):
@@ -125,7 +121,7 @@ def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
         assert local == {f"127.0.0.1:{UI_PORT}"}, listening
         master_ip = ui_fleet.role("master")[0]["ip"]
         target = ui_fleet.role("target")[0]["name"]
-        assert not _connects(ui_fleet, target, master_ip, UI_PORT)
+        assert not ui_fleet.connects(target, master_ip, UI_PORT)
         table = ui_fleet.ssh(master, "nft list table inet locust_ui").stdout
         assert f"tcp dport {UI_PORT} counter" in table and "drop" in table
 
@@ -269,9 +265,9 @@ def test_exposed_ui_needs_the_login_tls_and_the_allowlist(ui_fleet, tmp_path, mo
         assert stats.json()["state"] == "ready"
 
         target = ui_fleet.role("target")[0]["name"]
-        assert not _connects(ui_fleet, target, master_ip, UI_PORT)
+        assert not ui_fleet.connects(target, master_ip, UI_PORT)
         for worker in ui_fleet.role("worker"):
-            assert not _connects(ui_fleet, worker["name"], master_ip, UI_PORT)
+            assert not ui_fleet.connects(worker["name"], master_ip, UI_PORT)
         env = ui_fleet.ssh(master, "cat /etc/locust/secrets.env").stdout
         assert "LOCUST_FLEET_UI_PASSWORD=" in env
     finally:

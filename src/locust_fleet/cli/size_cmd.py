@@ -7,10 +7,10 @@ from pathlib import Path
 
 from .. import fleet
 from ..outcome import ExitCode
-from ..results.loader import load_run
 from ..runner.progress import Progress
 from ..sizing import CalibrationError, estimate
 from .consoles import make_console
+from .run_cmd import report
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -66,13 +66,10 @@ def _handle(args: argparse.Namespace) -> int:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
     progress.close()
-    if result.analysis is None or result.run_dir is None:
-        for message in result.messages:
-            console.print(f"[bold red]error:[/] {message}")
-        console.print(f"exit {result.exit_code}: the calibration run did not complete")
-        return result.exit_code or int(ExitCode.ERROR)
+    if result.analysis is None:  # what run prints for a run that did not complete
+        return report(result, console) or int(ExitCode.ERROR)
     try:
-        found = estimate(load_run(result.run_dir), users)
+        found = estimate(result.analysis.results, users)
     except CalibrationError as err:
         console.print(f"[bold red]error:[/] {err}")
         return int(ExitCode.ERROR)
