@@ -18,6 +18,7 @@ out of:
                                  see PORT_SCAN_BUDGET for how often)
     conntrack    nf_conntrack    tracked connections / nf_conntrack_max (where tracked)
     memory       MemAvailable    kB in use (MemTotal - MemAvailable) / MemTotal
+    process_memory <unit>[<pid>] kB resident (RSS) of each Locust process / MemTotal
     link         <interface>     bytes a second, in or out (the higher) / its link speed in
                                  bytes a second (interfaces that report one)
     host_cpu     all cores       busy per mille of all the host's cores / 1000
@@ -34,6 +35,7 @@ import time
 from datetime import datetime, timezone
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # Reading /proc/net/tcp walks the kernel's socket table of every network namespace on the
 # machine: at 100,000 connections it took the four sandbox hosts' samplers a sixth of a core.
 # The port scan is repeated only once the time since the last one is at least its own
@@ -110,6 +112,15 @@ def open_files(pid):
     except (OSError, IndexError, ValueError):
         return None
     return None
+
+
+def resident_kb(pid):
+    """Resident memory of a process in kB, or None."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def port_range():
@@ -274,6 +285,10 @@ def limit_rows(processes, state=None, now=None):
     memory = memory_kb()
     if memory is not None:
         rows.append(("memory", "MemAvailable", *memory))
+        for pid, (_role, unit) in sorted(processes.items()):
+            resident = resident_kb(pid)
+            if resident is not None:
+                rows.append(("process_memory", f"{unit}[{pid}]", resident, memory[1]))
     return rows
 
 

@@ -3,6 +3,7 @@ with the exact command that produced it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -11,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..record.ids import new_run_id
 from ..results.model import RunResults
 from ..runner import PlaybookRun, locate_content
 from ..sandbox import Sandbox
+from ..sandbox.machine import ssh_command
 from . import stats
 
 CLI = ".venv/bin/locust-fleet"
@@ -28,6 +30,12 @@ CLI = ".venv/bin/locust-fleet"
 # content) is required"). One harmless named secret keeps it non-empty.
 SECRET = "LOCUST_FLEET_BENCH"
 PLAYBOOK = ".venv/bin/ansible-playbook"
+RAW_PROBE = Path(__file__).with_name("raw_locust_probe.py")
+RAW_LOCUST = "/opt/locust/venv/bin/locust"  # the fleet's venv and deployed plan on a host
+RAW_PLAN = "/opt/locust/plans/current/locustfile.py"
+# systemd restarts the fleet's worker 5 s after a run (RestartSec): its start (a Locust
+# import, about a CPU-second) must not fall inside the raw process's measured seconds.
+RAW_SETTLE_S = 8
 
 
 def now() -> datetime:
@@ -382,6 +390,47 @@ class Harness:
         record.locust_own_s = _locust_own_seconds(run_dir / "master.log")
         log(f"{label}: exit {proc.returncode} in {wall:.1f} s")
         return record
+
+    # --- plain Locust on a worker host ---------------------------------------------------
+    def raw_locust(
+        self, name: str, subnet: str, target: str, users: int, seconds: int
+    ) -> dict[str, Any]:
+        """One `locust --headless` process on the sandbox's first worker host, with the plan
+        the fleet deployed there last (the `current` plan), against the same target: its
+        requests per CPU-second, counted as raw_locust_probe.py says."""
+        box = self.sandbox(name, subnet)
+        worker = next(h.ip for h in box.status() if h.role == "worker")
+        time.sleep(RAW_SETTLE_S)
+        locust = (
+            f"{RAW_LOCUST} -f {RAW_PLAN} --headless -u {users} -r {users} -t {seconds}s "
+            f"--host http://{target} --json --only-summary"
+        )
+        command = f"ssh root@{worker} python3 - locust {locust} < {self.rel(RAW_PROBE)}"
+        log(f"raw locust: {command}")
+        proc = subprocess.run(
+            ssh_command(worker, box.key, f"python3 - locust {locust}"),
+            input=RAW_PROBE.read_text(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=seconds + 120,
+        )
+        try:
+            found = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            log(f"raw locust: no result ({proc.stderr.strip()[-300:]})")
+            return {"command": command, "error": proc.stderr.strip()[-2000:] or "no output"}
+        end = now()
+        busy = self.host_cpu.mean(end - timedelta(seconds=seconds), end)
+        rate = stats.per_cpu_second(found["requests"], found["cpu_s"])
+        log(f"raw locust: {found['requests']} requests, {rate or 0:,.0f} per CPU-second")
+        return {
+            "command": command,
+            **found,
+            "run_s": seconds,
+            "req_per_cpu_s": rate,
+            "host_busy": busy,
+        }
 
     # --- wrk -----------------------------------------------------------------------------
     def wrk(self, url: str, seconds: int, connections: int) -> tuple[str, stats.WrkResult, float]:

@@ -45,7 +45,9 @@ def _cpu() -> tuple[int, int]:
     return sum(fields[:8]), fields[3] + (fields[4] if len(fields) > 4 else 0)
 
 
-def probe(seconds: float = 5.0) -> Quiet:
+def probe(seconds: float = 5.0, own: tuple[str, ...] = ()) -> Quiet:
+    """What the machine does over ``seconds``; sandboxes named in ``own`` (the bench's
+    own, between its sections) are not counted."""
     total0, idle0 = _cpu()
     time.sleep(seconds)
     total1, idle1 = _cpu()
@@ -55,4 +57,4 @@ def probe(seconds: float = 5.0) -> Quiet:
         if Path(STATE_ROOT).is_dir()
         else ()
     )
-    return Quiet(round(busy, 1), os.getloadavg(), up)
+    return Quiet(round(busy, 1), os.getloadavg(), tuple(n for n in up if n not in own))

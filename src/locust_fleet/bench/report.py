@@ -26,6 +26,11 @@ def _m(items: list[dict[str, Any]], key: str) -> float | None:
     return median(i.get(key) for i in items)
 
 
+def stats_rps(raw: list[dict[str, Any]]) -> float | None:
+    """Median requests a second of the plain-Locust runs (their requests over the run time)."""
+    return median(r["requests"] / r["run_s"] for r in raw if r.get("run_s"))
+
+
 def _good(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if not i.get("error") and i.get("requests")]
 
@@ -41,8 +46,24 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
     http = _good(eff["http"])
     fast = _good(eff.get("fast") or scaling.get("1", []))
     wrk = eff["wrk"]
+    raw = [r for r in eff.get("raw", []) if not r.get("error") and r.get("requests")]
     h, f, w = (_m(http, "req_per_cpu_s"), _m(fast, "req_per_cpu_s"), _m(wrk, "req_per_cpu_s"))
-    ratios = {"fast_vs_http": ratio(f, h), "fast_vs_wrk": ratio(f, w), "http_vs_wrk": ratio(h, w)}
+    r = _m(raw, "req_per_cpu_s")
+    ratios = {
+        "fast_vs_http": ratio(f, h),
+        "fast_vs_wrk": ratio(f, w),
+        "http_vs_wrk": ratio(h, w),
+        "fleet_vs_raw": ratio(f, r),
+    }
+    raw_row = (
+        [
+            f"| plain `locust --headless` (1 process, same worker host, FastHttpUser) "
+            f"| {_f(stats_rps(raw))} | {_f(_m(raw, 'cpu_s'), 1)} | **{_f(r)}** "
+            f"| {_runs_of(raw, 'req_per_cpu_s')} | {_x(ratio(r, h))} | {_x(ratio(r, w))} |"
+        ]
+        if raw
+        else []
+    )
     lines = [
         "Requests per CPU-second of the load generator: a worker's requests divided by the",
         "CPU-seconds its process used in the run's load window (1 Hz samples from",
@@ -60,6 +81,7 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
         f"| Locust FastHttpUser (1 process) | {_f(_m(fast, 'rps'))} "
         f"| {_f(_m(fast, 'worker_cpu_s'), 1)} | **{_f(f)}** | {_runs_of(fast, 'req_per_cpu_s')} "
         f"| {_x(ratios['fast_vs_http'])} | {_x(ratios['fast_vs_wrk'])} |",
+        *raw_row,
         f"| wrk (-t1 -c{data['config']['wrk_connections']}, ceiling) "
         f"| {_f(_m(wrk, 'requests_per_s'))} | {_f(_m(wrk, 'cpu_s'), 1)} | **{_f(w)}** "
         f"| {_runs_of(wrk, 'req_per_cpu_s')} | {_x(ratio(w, h))} | 1.00x |",
@@ -67,6 +89,19 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
         f"**FastHttpUser / HttpUser = {_x(ratios['fast_vs_http'])}; FastHttpUser / wrk = "
         f"{_x(ratios['fast_vs_wrk'])}; HttpUser / wrk = {_x(ratios['http_vs_wrk'])}** "
         "(requests per CPU-second).",
+        *(
+            [
+                "",
+                f"**Fleet worker / plain Locust = {_x(ratios['fleet_vs_raw'])}** (the fleet's "
+                "FastHttpUser worker process under its unit's hardening, against one plain "
+                "`locust --headless` process run over SSH on the same worker host, same plan, "
+                "users, target and run time, right after it; the plain process's CPU counts "
+                "from its 'Ramping to' line to its exit, the worker's over the run's 1 Hz "
+                "samples).",
+            ]
+            if raw
+            else []
+        ),
         "",
         "wrk runs on this machine against the target's bridge address (a sandbox host),",
         "requesting only `/`; the Locust plans request `/` and `/about` 3:1 (same page size",
@@ -76,7 +111,11 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
         "```",
         "\n".join(
             dict.fromkeys(
-                i["command"] for i in eff["http"] + (eff.get("fast") or scaling.get("1", [])) + wrk
+                i["command"]
+                for i in eff["http"]
+                + (eff.get("fast") or scaling.get("1", []))
+                + eff.get("raw", [])
+                + wrk
             )
         ),
         "```",
@@ -139,32 +178,79 @@ def _search_table(search: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _phase_table(search: dict[str, Any]) -> list[str]:
+    """Ramp, hold and teardown of each step apart: CPU of every Locust process and the
+    workers' resident memory at the phase's end."""
+    rows = [(s["users"], p) for s in search["steps"] for p in s.get("phases") or []]
+    if not rows:
+        return []
+    lines = [
+        "| users | phase | seconds | CPU-s (all Locust processes) | CPU-s per 1,000 users "
+        "| % of a core per 1,000 users | worker memory at its end | MB per 1,000 users "
+        "| largest process |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for users, p in rows:
+        lines.append(
+            f"| {users:,} | {p['name']} | {_f(p['seconds'], 0)} | {_f(p['cpu_s'], 1)} "
+            f"| {_f(p['cpu_s_per_1000_users'], 2)} | {_f(p['core_percent_per_1000_users'], 2)}% "
+            f"| {_f(p['worker_rss_mb'], 0, ' MB')} | {_f(p['rss_mb_per_1000_users'], 1)} "
+            f"| {_f(p['largest_process_rss_mb'], 0, ' MB')} |"
+        )
+    return lines
+
+
+def _limits_seen(step: dict[str, Any]) -> str:
+    """The 'highest share of each' part of a step's verdict (every limit checked)."""
+    text = step.get("saturation") or ""
+    mark = "highest share of each: "
+    if mark not in text:
+        return "not sampled"
+    return text.split(mark, 1)[1].split(". ", 1)[0].rstrip(".")
+
+
 def concurrency(data: dict[str, Any]) -> list[str]:
     conc = data["sections"].get("concurrency")
     if not conc:
         return ["_not measured in this bench run_"]
     cfg = data["config"]
-    pol = cfg["search"]
+    tuned, untuned = conc.get("tuned"), conc.get("untuned")
+
+    def fleet(s: dict[str, Any] | None, hosts: int, processes: int) -> str:
+        s = s or {}
+        h, n = s.get("hosts", hosts), s.get("processes", processes)
+        return f"{h} worker host{'s' if h != 1 else ''} x {n} processes"
+
+    def policy(s: dict[str, Any] | None) -> str:
+        pol = (s or {}).get("policy") or cfg["search"]
+        return (
+            f"start {pol['start']:,}, x{pol['factor']:g} until a step fails or the cap "
+            f"{pol['cap']:,}, then bisect to {pol['resolution']:,}, at most {pol['max_steps']} "
+            "steps"
+        )
+
     lines = [
         "Largest number of users held for "
         f"{cfg['hold_s']} s (after the ramp) with no failed request, no generator saturation",
-        "and every user running. Plan `bench/plans/hold` (the case study: FastHttpUser,",
-        "`between(60, 120)`, keep-alive connections), one worker host with "
-        f"{cfg['search_processes']} worker processes, ramp at max(100, users/30) per second.",
-        f"Search: start {pol['start']:,}, x{pol['factor']:g} until a step fails or the cap "
-        f"{pol['cap']:,}, then bisect to {pol['resolution']:,}; at most {pol['max_steps']} steps "
-        "per column (each step is one run: a search has no repetitions).",
+        "(CPU or any other limit) and every user running. Plan `bench/plans/hold` (the case",
+        "study: FastHttpUser, `between(60, 120)`, keep-alive connections), ramp at",
+        "min(500, max(100, users/30)) users a second. Goal: "
+        f"{_f((tuned or {}).get('goal'))} users. Each step is one run (a search has no "
+        "repetitions).",
         "",
-        "Tuned = `playbooks/site.yml` (locust_tuning: port range 10240-65535, tw_reuse, "
-        "backlogs, LimitNOFILE 65535 asked, clamped to the container's 20000).",
-        "Untuned = `bench/site-untuned.yml` (the same roles minus locust_tuning, with "
-        f"`locust_worker_nofile={conc.get('untuned', {}).get('nofile', 10000)}`, what Locust "
-        "raises systemd's default soft limit to; kernel defaults: ports 32768-60999).",
+        f"Tuned = `playbooks/site.yml` on {fleet(tuned, cfg.get('search_hosts', 1), 2)} "
+        "(locust_tuning: port range 10240-65535, tw_reuse, backlogs, LimitNOFILE 65535 asked, "
+        f"clamped to the container's 20000); search: {policy(tuned)}.",
+        f"Untuned = `bench/site-untuned.yml` on {fleet(untuned, 1, 2)} (the same roles minus "
+        f"locust_tuning, with `locust_worker_nofile={(untuned or {}).get('nofile', 10000)}`, "
+        "what Locust raises systemd's default soft limit to; kernel defaults: ports "
+        f"32768-60999); search: {policy(untuned)}.",
+        "The target: the sandbox's nginx, 8 workers x 19,900 connections (reuseport), "
+        "keep-alive 150 s (above the plan's longest wait, so users keep their connection).",
         "",
         "| | tuned | untuned |",
         "| --- | ---: | ---: |",
     ]
-    tuned, untuned = conc.get("tuned"), conc.get("untuned")
 
     def cell(s: dict[str, Any] | None, key: str) -> str:
         if not s:
@@ -191,6 +277,17 @@ def concurrency(data: dict[str, Any]) -> list[str]:
     for name, s in (("Tuned", tuned), ("Untuned", untuned)):
         if s:
             lines += [f"**{name} steps**", "", *_search_table(s), ""]
+            phases = _phase_table(s)
+            if phases:
+                lines += [f"**{name}: ramp, hold and teardown apart**", "", *phases, ""]
+            held = [st for st in s["steps"] if st["held"]]
+            if held:
+                top = max(held, key=lambda st: st["users"])
+                lines += [
+                    f"Limits at the largest step held ({top['users']:,} users), highest share "
+                    f"of each: {_limits_seen(top)}.",
+                    "",
+                ]
     commands = [st["command"] for s in (tuned, untuned) if s for st in s["steps"]]
     lines += ["```", "\n".join(commands), "```"]
     return lines
@@ -358,6 +455,24 @@ def render(data: dict[str, Any]) -> str:
         else (f"full ({cfg['reps']} repetitions per figure, medians)")
     )
     runtime = data.get("runtime_s") or 0
+
+    def quiet(name: str) -> list[str]:
+        seen = data["machine"].get("sections", {}).get(name)
+        if not seen:
+            return []
+        state = (
+            "quiet"
+            if seen.get("quiet_before")
+            else "**BUSY: something else used the CPU; these figures are not clean**"
+        )
+        return [
+            f"_Machine before the bench's {name} section: {state} "
+            f"({seen['busy_percent_before']:g}% of the cores busy over 5 s; load average "
+            f"{seen['loadavg_before']}, after it "
+            f"{seen.get('loadavg_after', 'n/a')})._",
+            "",
+        ]
+
     lines = [
         "# Bench results",
         "",
@@ -388,22 +503,28 @@ def render(data: dict[str, Any]) -> str:
         "",
         "## 1. Generator efficiency",
         "",
+        *quiet("generators"),
         *eff_lines,
         "",
         "## 2. Scaling with worker processes",
         "",
+        *quiet("generators"),
         *sc_lines,
         "",
         f"## 3. Concurrency: users held for {cfg['hold_s']} s, tuned and untuned",
         "",
+        *quiet("untuned"),
+        *quiet("concurrency"),
         *concurrency(data),
         "",
         "## 4. Orchestration",
         "",
+        *quiet("orchestration"),
         *orch_lines,
         "",
         "## 5. Master load",
         "",
+        *quiet("master"),
         *m_lines,
         "",
         "## Where the 2-core machine is the limit, and what to expect on a real fleet",
@@ -462,21 +583,26 @@ def limits(
         )
     tuned = conc.get("tuned")
     if tuned:
+        best, fail = tuned.get("best"), tuned.get("first_fail")
+        goal = tuned.get("goal")
+        reached = best is not None and goal is not None and best >= goal
         lines.append(
-            "- **Concurrency**: the search stopped at "
-            f"{_f(tuned.get('best'))} users held (tuned) on one worker host with "
-            f"{data['config']['search_processes']} processes; its cap of "
-            f"{_f(data['config']['search']['cap'])} is set at what the sandbox target accepts "
-            "(2 nginx workers x 16,384 connections), see the cause column. The target "
-            "(nginx, 2 workers x 16384 connections, 20000 files each) and the container's hard "
-            "open-file limit of 20000 per process (CAP_SYS_RESOURCE is missing here, so tuning "
-            "cannot raise it) cap one host far below 50,000. On a real fleet: the tuned limit is "
-            "65535 files per process and 55,295 ephemeral ports per source address and target; "
-            "a case-study user (one request per 60-120 s) costs about 1/90 req/s, so 50,000 users "
-            "are about 560 req/s — a few percent of one FastHttpUser core. 50,000 users need "
-            "the connections spread over >= 2 worker hosts (ports per source IP) and >= 4 "
-            "processes (files and per-process memory: greenlets and sockets), e.g. 2 hosts x 4 "
-            "processes, and a target that accepts 50,000 connections.",
+            "- **Concurrency**: "
+            + (
+                f"the goal of {_f(goal)} users was held"
+                if reached
+                else f"{_f(best)} users were held, {_f(fail)} were not (goal {_f(goal)})"
+            )
+            + f" on {tuned.get('hosts', 1)} worker hosts x {tuned.get('processes', 2)} "
+            "processes, master and target on the same two cores. What the sandbox forces: "
+            "the containers' hard limit of 20,000 open files per process (CAP_SYS_RESOURCE is "
+            "missing here: 100,000 connections need >= 6 processes), ports toward one target "
+            "kept under half the range per host (above it the kernel's connect() scans every "
+            "even port before an odd one: at 33,000 connections per host it took 40% of the "
+            "machine's CPU during the ramp), and the target itself sized for the connections. "
+            "On a real fleet (65535 files per process, a core or more per worker process) the "
+            "same 100,000 users need the same 4 source addresses; a case-study user costs "
+            "about 1/90 req/s.",
         )
     if mfig:
         lines.append(
@@ -530,8 +656,9 @@ def headline(
     if conc:
         t, u = conc.get("tuned", {}), conc.get("untuned", {})
         out.append(
-            f"- Users held 60 s: tuned **{_f(t.get('best'))}**, untuned "
-            f"**{_f(u.get('best'))}** (one worker host; goal 50,000 needs a real fleet)."
+            f"- Users held 60 s: tuned **{_f(t.get('best'))}** of a goal of {_f(t.get('goal'))} "
+            f"({t.get('hosts', 1)} worker hosts x {t.get('processes', 2)} processes), untuned "
+            f"**{_f(u.get('best'))}** (1 worker host)."
         )
     if orch:
         out.append(

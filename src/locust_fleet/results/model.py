@@ -174,8 +174,9 @@ class LimitSample:
     """One line of ``limits_samples.csv``: how much of one of a host's limits was in use.
 
     ``limit`` is ``open_files`` (subject: a Locust process, ``unit[pid]``), ``local_ports``
-    (subject: a destination ``ip:port``; maximum: the local port range), ``conntrack`` or
-    ``memory`` (kB).
+    (subject: a destination ``ip:port``; maximum: the local port range), ``conntrack``,
+    ``memory`` (kB) or ``process_memory`` (subject: a Locust process; kB resident against the
+    host's total); see the sampler for the report-only rest.
     """
 
     timestamp: datetime
