@@ -172,8 +172,8 @@ def _search_table(search: dict[str, Any]) -> list[str]:
     for s in search["steps"]:
         lines.append(
             f"| {s['users']:,} | {s['spawn_rate']}/s | {'yes' if s['held'] else '**no**'} "
-            f"| {s['requests']:,} | {s['failures']:,} | {_f(s.get('worker_peak'))}% "
-            f"| {_f(s.get('host_busy'))}% | {s['reason']} |"
+            f"| {s['requests']:,} | {s['failures']:,} | {_f(s.get('worker_peak'), 0, '%')} "
+            f"| {_f(s.get('host_busy'), 0, '%')} | {s['reason']} |"
         )
     return lines
 

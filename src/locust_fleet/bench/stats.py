@@ -186,6 +186,8 @@ def describe_step(
     error: str = "",
 ) -> str:
     """One phrase for a search step: 'held' or why it did not."""
+    if error and "nothing was started" in error:
+        return f"refused by the fleet's preflight: {error}"
     if error:
         return f"orchestration error: {error}"
     reasons = []
