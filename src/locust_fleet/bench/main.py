@@ -444,6 +444,10 @@ def render_only(root: Path, base: Path, overs: list[Path]) -> int:
     for over in overs:
         newer = json.loads(over.read_text())
         data["sections"] = _merge(data["sections"], newer["sections"])
+        data["machine"]["sections"] = {  # how quiet the machine was before each section
+            **data["machine"].get("sections", {}),
+            **newer.get("machine", {}).get("sections", {}),
+        }
         data["notes"] = [*data.get("notes", []), *newer.get("notes", [])]
         where = str(over.parent.resolve().relative_to(root))
         sources.append((where, newer.get("started_at"), newer.get("runtime_s")))
@@ -493,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(json.dumps(asdict(bench), default=str))
         if earlier:
             data["sections"] = _merge(earlier["sections"], data["sections"])
+            data["machine"]["sections"] = {
+                **earlier.get("machine", {}).get("sections", {}),
+                **data["machine"].get("sections", {}),
+            }
             data["merged_from"] = {
                 "workdir": earlier["source"],
                 "runtime_s": earlier.get("runtime_s"),

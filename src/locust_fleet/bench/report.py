@@ -647,6 +647,12 @@ def headline(
             f"CPU-second of HttpUser, and reaches **{_x(ratios.get('fast_vs_wrk'))}** of wrk's "
             f"(HttpUser: {_x(ratios.get('http_vs_wrk'))})."
         )
+    if ratios.get("fleet_vs_raw") is not None:
+        out.append(
+            f"- A fleet worker process does **{_x(ratios['fleet_vs_raw'])}** the requests per "
+            "CPU-second of one plain `locust --headless` process on the same host (same plan, "
+            "target and users)."
+        )
     if eff:
         out.append(
             "- Scaling efficiency against linear: "
