@@ -5,8 +5,9 @@ was in use (see roles/locust_common/files/locust-cpu-sampler.py): open files of 
 process against its soft limit, local ports toward each destination against the port range,
 conntrack entries against the table's maximum, memory against the host's total, bytes a
 second on each interface against its link speed; and, reported but never binding, the
-host's CPU, its run queue per core, the share of TCP segments retransmitted and each Locust
-process's resident memory.
+host's CPU, its run queue per core, the share of TCP segments retransmitted, the share of
+connection attempts the kernel saw fail (refused, reset, timed out) and each Locust process's
+resident memory.
 
 Rule: a limit of ``BINDING`` *binds* when its peak share over the run reached ``threshold``
 (default 95 %) of its maximum - from there, new connections fail with EMFILE, EADDRNOTAVAIL
@@ -56,6 +57,7 @@ _KINDS = {
     "host_cpu": ("host CPU", ""),
     "run_queue": ("run queue (runnable threads per core)", ""),
     "retransmits": ("TCP retransmits", ""),
+    "connect_failures": ("failed TCP connects (the kernel's count)", ""),
     # Each Locust process's resident memory against the host's: the host's own memory
     # above is what binds; this says which process holds it (and the bench's memory per
     # process and per 1,000 users).

@@ -172,7 +172,7 @@ class SaturationVerdict:
             return "not measured: no worker CPU samples in the run window."
         peak = max(p.peak_percent for p in self.workers)
         return (
-            f"not saturated: no process ran {rule} "
+            f"not saturated: no process {rule} "
             f"({len(self.workers)} worker process(es), highest worker peak {peak:.0f}%).{gap}"
         )
 

@@ -12,7 +12,10 @@ The calibration run's own figures give the plan's costs on this fleet:
 The projection for N users scales those linearly, keeps every worker process under
 ``PROCESS_CPU_BUDGET`` of a core (the saturation verdict flags 90 %), gives each process
 ``locust_sizing``'s 50 descriptors of its own beside its users', and puts on each worker
-host no more processes than it has cores (the run queue's maximum in the samples).
+host no more processes than it has cores (the run queue's maximum in the samples) and no
+more connections toward the target than half its local port range (a user holds about one
+connection per open file it adds): above half, the kernel's connect() scans the ports in use
+for each new connection (the sizing preflight's caution says the same).
 
 API::
 
@@ -51,6 +54,7 @@ class Estimate:
     nofile: int | None  # the worker processes' open-file limit
     users: int
     worker_busy_percent: float = 0.0  # mean CPU of a worker process in the calibration hold
+    port_range: int | None = None  # the smallest local port range of a worker host
 
     @property
     def rps(self) -> float:
@@ -70,10 +74,19 @@ class Estimate:
         return max(1, by_cpu, by_files)
 
     @property
+    def hosts_by_ports(self) -> int:
+        """Worker hosts (source addresses) so that each keeps its connections toward the
+        target under half its port range."""
+        if not self.port_range or self.port_range < 2:
+            return 1
+        connections = self.users * max(self.files_per_user or 1.0, 1.0)
+        return max(1, math.ceil(connections / (self.port_range // 2)))
+
+    @property
     def hosts(self) -> int | None:
         if not self.cores_per_host:
             return None
-        return math.ceil(self.processes / self.cores_per_host)
+        return max(math.ceil(self.processes / self.cores_per_host), self.hosts_by_ports)
 
     @property
     def memory_gb(self) -> float | None:
@@ -95,6 +108,12 @@ class Estimate:
         need_memory = f", {self.memory_gb:,.1f} GB of memory" if self.memory_gb is not None else ""
         hosts = (
             f" on {self.hosts} worker host(s) of {self.cores_per_host} cores"
+            + (
+                f" (at least {self.hosts_by_ports} to keep each under half its "
+                f"{self.port_range:,} local ports toward the target)"
+                if self.port_range and self.hosts_by_ports > 1
+                else ""
+            )
             if self.hosts is not None
             else ""
         )
@@ -187,4 +206,8 @@ def estimate(results: RunResults, users: int) -> Estimate:
         cores_per_host=min(cores) if cores else None,
         nofile=min((s.maximum for s in files), default=None),
         users=users,
+        port_range=min(
+            (s.maximum for s in results.limit_samples if s.limit == "local_ports"),
+            default=None,
+        ),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import re
 
 from .sandbox_hosts import flat
@@ -100,3 +101,23 @@ def test_a_healthy_run_reports_the_limits_it_checked(fleet, tmp_path):
     summary = flat((run_dir / "summary.md").read_text())
     assert "limits checked, highest share of each:" in summary
     assert "local ports" in summary and "open files" in summary
+
+
+def test_users_above_half_a_hosts_port_range_start_with_a_caution(fleet, tmp_path):
+    worker = fleet.role("worker")[0]["name"]
+    hosts = len(fleet.role("worker"))
+    # 30 users on the host, 40 ports: they fit (no refusal), at 75% of the range (a caution).
+    # Other ports than the test above: its connections may still be in TIME_WAIT there.
+    with _port_range(fleet, worker, "60100 60139"):
+        done = fleet.run(tmp_path, users=str(30 * hosts), rate=str(30 * hosts), run_time="3s")
+    said = flat(done.stdout + done.stderr)
+    assert done.returncode == 0, said[-3000:]
+    caution = (
+        f"CAUTION: {worker}: 30 users take 75% of its local port range (60100-60139) toward "
+        "the target"
+    )
+    assert caution in said, said[-3000:]
+    assert "keep it under 20 per host" in said
+    record = json.loads((_run_dir(tmp_path) / "run.json").read_text())
+    (kept,) = record["cautions"]
+    assert kept.startswith(f"{worker}: 30 users take 75%")

@@ -56,6 +56,20 @@ def test_exposing_the_ui_without_a_login_is_refused(ui_fleet):
     assert active.stdout.strip() != "active"
 
 
+def test_exposing_the_ui_without_tls_is_refused(ui_fleet, monkeypatch):
+    monkeypatch.setenv("LOCUST_UI_USERNAME", "tester")
+    monkeypatch.setenv("LOCUST_UI_PASSWORD", "ui-test-Pw-3c9a")
+    proc = cli(
+        "ui", "-i", str(ui_fleet.inventory), "--plan", "locustfiles/website", "--no-forward",
+        "-e", "locust_ui_listen=0.0.0.0", "-e", '{"locust_ui_allowed_sources": ["10.0.0.1"]}',
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    said = flat(proc.stderr)
+    assert "in clear: give locust_ui_tls_cert and locust_ui_tls_key" in said, said[-2000:]
+    active = ui_fleet.ssh(_master(ui_fleet), "systemctl is-active locust-master.service", False)
+    assert active.stdout.strip() != "active"
+
+
 def test_a_ui_port_that_would_shut_out_ssh_is_refused(ui_fleet):
     # The UI's port filter drops every source not allowed on its port: on port 22 it
     # would lock everyone out of the master.

@@ -235,3 +235,24 @@ def test_unit_times_are_wall_clock_seconds_from_one_systemctl_show(
     assert started["locust-worker@2.service"] is None  # not running: it has no process to keep
     monkeypatch.setattr(facts, "run", lambda argv, timeout=60: (None, ""))
     assert facts.unit_times(units) == (None, dict.fromkeys(units), dict.fromkeys(units))
+
+
+def test_the_hosts_own_addresses_are_those_the_kernel_holds_but_loopback_and_link_local():
+    import ipaddress
+    import json as _json
+    import subprocess as _subprocess
+
+    found = facts.own_addresses()
+    assert found == sorted(found)
+    for text in found:
+        address = ipaddress.ip_address(text)
+        assert not (address.is_loopback or address.is_link_local), text
+    # The same as iproute2 lists with global scope, on this machine.
+    shown = _subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True)
+    wanted = {
+        a["local"]
+        for link in _json.loads(shown.stdout)
+        for a in link.get("addr_info", [])
+        if a.get("scope") == "global"
+    }
+    assert set(found) == wanted

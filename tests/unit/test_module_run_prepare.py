@@ -446,6 +446,7 @@ def test_workers_restart_in_one_call_and_the_sampler_starts(host, systemd: FakeS
         "sampler_started": True,
         "sampler_written": False,
         "files_written": [],
+        "fence_changed": [],
     }
     assert systemd.changes() == [
         ["systemctl", "restart", *units],
@@ -646,3 +647,57 @@ def test_a_unit_that_cannot_be_spawned_twice_is_an_error(monkeypatch) -> None:
     monkeypatch.setattr(prepare, "run", fake)
     with pytest.raises(prepare.PrepareError, match=r"restart locust-worker@1.service failed"):
         prepare.restart_units(["locust-worker@1.service"], sleep=lambda _s: None)
+
+
+# ---- the master's port filter brought in line with the inventory --------------------------
+
+LIVE = {
+    "nftables": [
+        {"metainfo": {"json_schema_version": 1}},
+        {"table": {"family": "inet", "name": "locust"}},
+        {
+            "set": {
+                "family": "inet",
+                "name": "workers_ipv4",
+                "table": "locust",
+                "type": "ipv4_addr",
+                "flags": ["interval"],
+                "elem": ["10.0.0.31", "10.0.0.32", {"prefix": {"addr": "10.9.0.0", "len": 24}}],
+            }
+        },
+    ]
+}
+
+
+def fence_run(monkeypatch, live=LIVE):
+    scripts: list[str] = []
+    monkeypatch.setattr(prepare, "run", lambda argv, timeout=120: (0, json.dumps(live), ""))
+    monkeypatch.setattr(
+        prepare, "run_input", lambda argv, text, timeout=60: scripts.append(text) or (0, "", "")
+    )
+    return scripts
+
+
+def test_a_worker_gone_from_the_inventory_is_taken_out_of_the_live_set(monkeypatch) -> None:
+    scripts = fence_run(monkeypatch)
+    wanted = {"workers_ipv4": ["10.0.0.31", "10.9.0.0/24"], "workers_ipv6": []}
+    changed = prepare.align_fence({"table": "locust", "sets": wanted})
+    assert changed == ["workers_ipv4"]
+    assert scripts == [
+        "flush set inet locust workers_ipv4\n"
+        "add element inet locust workers_ipv4 { 10.0.0.31, 10.9.0.0/24 }\n"
+    ]
+
+
+def test_a_fence_that_already_holds_the_workers_is_left_alone(monkeypatch) -> None:
+    scripts = fence_run(monkeypatch)
+    wanted = {"workers_ipv4": ["10.0.0.32/32", "10.0.0.31", "10.9.0.0/24"]}
+    assert prepare.align_fence({"table": "locust", "sets": wanted}) == []
+    assert scripts == []
+
+
+def test_a_set_missing_for_a_new_address_names_it_and_site_yml(monkeypatch) -> None:
+    fence_run(monkeypatch)
+    wanted = {"workers_ipv4": ["10.0.0.31"], "workers_ipv6": ["fd00::31"]}
+    with pytest.raises(prepare.PrepareError, match=r"no set workers_ipv6 for fd00::31; run"):
+        prepare.align_fence({"table": "locust", "sets": wanted})

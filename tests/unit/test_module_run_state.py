@@ -104,6 +104,7 @@ def test_start_writes_the_runs_state_and_names_it_current(state_dir: Path) -> No
         "deadline": 1900.0,
         "boot_id": "boot-1",
         "clock_offsets_ms": {"m": 0.4, "w1": -1.5},
+        "cautions": [],
     }
     assert (state_dir / "current").read_text().strip() == "r1"
     assert stat.S_IMODE((state_dir / "r1.json").stat().st_mode) == 0o644

@@ -38,3 +38,18 @@ def test_users_beyond_a_hosts_port_range_name_the_host_and_its_range() -> None:
 def test_nothing_to_size_without_users_or_processes() -> None:
     assert sizing.locust_sizing_problems({"w1": host()}, 0) == []
     assert sizing.locust_sizing_problems({"w1": host(units=[])}, 100) == []
+
+
+def test_more_than_half_a_hosts_port_range_is_a_caution_not_a_refusal() -> None:
+    # 4 hosts x 2 processes: 25,000 users a host, 45% of 10240-65535: no caution.
+    four = {f"w{i}": host() for i in range(1, 5)}
+    assert sizing.locust_sizing_cautions(four, 100000) == []
+    # 3 hosts: 33,334 a host, 60% of the range: it fits, with a caution naming the figure.
+    three = {f"w{i}": host() for i in range(1, 4)}
+    assert sizing.locust_sizing_problems(three, 100000) == []
+    cautions = sizing.locust_sizing_cautions(three, 100000)
+    assert len(cautions) == 3
+    assert cautions[0].startswith("w1: 33334 users take 60% of its local port range (10240-65535)")
+    assert "keep it under 27648 per host" in cautions[0]
+    # Beyond the whole range it is a refusal (locust_sizing_problems), not a caution.
+    assert sizing.locust_sizing_cautions({"w1": host(ports=(60000, 60039))}, 100) == []

@@ -79,3 +79,23 @@ def test_nearly_idle_workers_come_with_a_caution(tmp_path: Path) -> None:
     assert found.lines()[-1].startswith(
         "caution: the workers were nearly idle (0.7% of a core each), so the CPU per request"
     )
+
+
+def test_hosts_keep_their_connections_under_half_the_port_range(tmp_path: Path) -> None:
+    t = "2026-12-01T10:00:{:02d}.000+00:00,controller,"
+    limits = (
+        t.format(0)
+        + "open_files,locust-worker@1.service[9],15,20000\n"
+        + t.format(5)
+        + "open_files,locust-worker@1.service[9],25,20000\n"  # one connection per user
+        + t.format(5)
+        + "local_ports,10.0.0.20:80,10,55296\n"
+        + t.format(5)
+        + "run_queue,procs_running,3,64\n"
+    )
+    found = estimate(load_run(calibration(tmp_path, limits)), 100000)
+    # 100,000 connections, 27,648 (half the range) a host: 4 hosts, though the cores (64 a
+    # host) would take the processes on fewer.
+    assert found.port_range == 55296 and found.hosts_by_ports == 4
+    assert found.hosts == max(4, -(-found.processes // 64))
+    assert "(at least 4 to keep each under half its 55,296 local ports" in found.lines()[1]

@@ -36,3 +36,20 @@ def test_the_run_prints_it_once_when_its_state_arrives() -> None:
     progress(event)
     progress(event)
     assert out.getvalue().count("WARNING: -r 1000 is 200 users/s") == 1
+
+
+def test_the_preflights_cautions_are_printed_once_beside_it() -> None:
+    out = StringIO()
+    progress = Progress(Console(file=out, force_terminal=False, width=300))
+    caution = "w1: 33334 users take 60% of its local port range (10240-65535) toward the target"
+    event = {
+        "event": "runner_on_ok",
+        "event_data": {
+            "task_action": STATE_ACTION,
+            "res": {"state": {**state(100, workers=6), "cautions": [caution]}},
+        },
+    }
+    progress(event)
+    progress(event)
+    assert out.getvalue().count(f"CAUTION: {caution}") == 1
+    assert "WARNING" not in out.getvalue()  # 100/s over 6 processes is within Locust's advice

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import ipaddress
 import os
 import platform
 import subprocess
@@ -128,6 +129,14 @@ fence_loaded:
   description: Whether the table O(fence_table) is loaded now; null when none was asked for.
   returned: always
   type: bool
+addresses:
+  description:
+    - The host's own addresses (IPv4 from C(/proc/net/fib_trie), IPv6 from
+      C(/proc/net/if_inet6)), without loopback and link-local ones, sorted - what the
+      master's port filter admits for a worker host.
+  returned: always
+  type: list
+  elements: str
 python_version:
   description: The version of the Python that ran the module.
   returned: always
@@ -359,6 +368,34 @@ def fence_loaded(table):
     return code == 0
 
 
+def own_addresses():
+    """The host's addresses but loopback and link-local ones, sorted."""
+    found = set()
+    try:
+        with open("/proc/net/fib_trie") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        lines = []
+    for before, line in zip(lines, lines[1:]):
+        text = before.strip()
+        if "/32 host LOCAL" in line and text.startswith("|--"):
+            address = text[3:].strip()
+            if not address.startswith("127."):
+                found.add(address)
+    try:
+        with open("/proc/net/if_inet6") as handle:
+            for line in handle:
+                fields = line.split()
+                raw, scope = fields[0], int(fields[3], 16)
+                if scope != 0:  # host (loopback) and link scopes
+                    continue
+                address = ipaddress.IPv6Address(int(raw, 16))
+                found.add(str(address))
+    except (OSError, IndexError, ValueError):
+        pass
+    return sorted(found)
+
+
 def host_facts(base_dir, fence_table=""):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
     instances = worker_instances()
@@ -378,6 +415,7 @@ def host_facts(base_dir, fence_table=""):
         "local_port_range": local_port_range(),
         "memory_total_kb": memory_total_kb(),
         "fence_loaded": fence_loaded(fence_table),
+        "addresses": own_addresses(),
         "python_version": platform.python_version(),
         "boot_id": boot_id(),
         "started_clock": started_clock(),

@@ -10,6 +10,7 @@ them.
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 import re
@@ -45,6 +46,10 @@ description:
     C(systemctl restart). A unit that systemd
     could not spawn (result C(resources), seen with systemd 257 on cgroup v1 hosts) is
     restarted once more a second later.
+  - On the master, makes the live port filter's sets O(fence.sets) hold exactly the addresses
+    given (the inventory's workers of now - a worker removed since site.yml loses its access at
+    the next run's start), in one nft transaction, after the units' restart (which reloads
+    the table from its file when something flushed it).
   - Starts the CPU sampler O(sampler) as a transient unit (C(systemd-run --collect)), unless
     a unit of that name is already active.
   - In check mode nothing is changed; the result says what would be done.
@@ -91,6 +96,22 @@ options:
     type: list
     elements: str
     default: []
+  fence:
+    description:
+      - The master's port filter to bring in line; none when omitted.
+    type: dict
+    suboptions:
+      table:
+        description: The C(inet) table (C(locust)).
+        type: str
+        required: true
+      sets:
+        description:
+          - Set name -> the elements it must hold (addresses or C(addr/len) prefixes). A set
+            that is missing from the table while it must hold something is an error naming
+            it (site.yml writes the table's sets).
+        type: dict
+        required: true
   files:
     description:
       - Fleet files the run needs on this host (a Locust plugin loaded next to the plan, say),
@@ -201,6 +222,11 @@ kept:
   elements: str
 files_written:
   description: The paths of O(files) that were (or would be) written.
+  returned: always
+  type: list
+  elements: str
+fence_changed:
+  description: The sets of O(fence) that were (or would be) rewritten.
   returned: always
   type: list
   elements: str
@@ -433,6 +459,81 @@ def restart_units(units, check_mode=False, sleep=time.sleep):
     return units
 
 
+def _normal(element):
+    """An element as nft lists it: a single address without its /32 or /128."""
+    text = str(element).strip()
+    for whole in ("/32", "/128"):
+        if text.endswith(whole):
+            return text[: -len(whole)]
+    return text
+
+
+def live_sets(table):
+    """Set name -> its elements (as text, sorted) of the live inet table."""
+    code, out, err = run(["nft", "-j", "list", "table", "inet", table])
+    if code != 0:
+        raise PrepareError(
+            f"the port filter (table inet {table}) is not loaded: {err.strip() or 'no message'}; "
+            "run playbooks/site.yml"
+        )
+    found = {}
+    for item in json.loads(out).get("nftables", []):
+        entry = item.get("set") if isinstance(item, dict) else None
+        if entry:
+            elements = []
+            for elem in entry.get("elem") or []:
+                if isinstance(elem, dict) and "prefix" in elem:
+                    elem = f"{elem['prefix']['addr']}/{elem['prefix']['len']}"
+                elif isinstance(elem, dict) and "range" in elem:
+                    elem = f"{elem['range'][0]}-{elem['range'][1]}"
+                elements.append(str(elem))
+            found[entry["name"]] = sorted(elements)
+    return found
+
+
+def align_fence(fence, check_mode=False):
+    """The sets of the live table rewritten to hold exactly ``fence['sets']``."""
+    if not fence:
+        return []
+    table = fence["table"]
+    live = live_sets(table)
+    script, changed = [], []
+    for name, wanted in sorted((fence.get("sets") or {}).items()):
+        elements = sorted({_normal(e) for e in wanted or []})
+        if name not in live:
+            if elements:
+                raise PrepareError(
+                    f"the port filter (table inet {table}) has no set {name} for "
+                    f"{', '.join(elements)}; run playbooks/site.yml to rewrite it"
+                )
+            continue
+        if live[name] == elements:
+            continue
+        changed.append(name)
+        script.append(f"flush set inet {table} {name}")
+        if elements:
+            script.append(f"add element inet {table} {name} {{ {', '.join(elements)} }}")
+    if script and not check_mode:
+        code, _, err = run_input(["nft", "-f", "-"], "\n".join(script) + "\n")
+        if code != 0:
+            raise PrepareError(
+                f"could not update the port filter (table inet {table}): "
+                f"{err.strip() or 'no message'}"
+            )
+    return changed
+
+
+def run_input(argv, text, timeout=60):
+    """(return code, stdout, stderr) of a command reading ``text`` on its input."""
+    try:
+        proc = subprocess.run(
+            argv, input=text, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return None, "", str(err)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def running_since(units):
     """{unit: wall-clock seconds its main process started} of the units running now (one
     systemctl show for all)."""
@@ -573,6 +674,7 @@ def prepare(params, check_mode=False, result=None):
         sampler_started=False,
         sampler_written=False,
         files_written=[],
+        fence_changed=[],
     )
     check_run_id(params["run_id"])
     pairs = check_secrets(params.get("secrets"))
@@ -596,6 +698,9 @@ def prepare(params, check_mode=False, result=None):
     units = [unit for unit in units if unit not in result["kept"]]
     result["restarted"] = restart_units(units, check_mode)
     result["changed"] |= bool(result["restarted"])
+
+    result["fence_changed"] = align_fence(params.get("fence"), check_mode)
+    result["changed"] |= bool(result["fence_changed"])
 
     result["files_written"] = [
         item["path"]
@@ -622,6 +727,13 @@ def main():
             "secrets_path": {"type": "path", "default": "/etc/locust/secrets.env"},
             "restart_units": {"type": "list", "elements": "str", "default": []},
             "keep_units": {"type": "list", "elements": "str", "default": []},
+            "fence": {
+                "type": "dict",
+                "options": {
+                    "table": {"type": "str", "required": True},
+                    "sets": {"type": "dict", "required": True},
+                },
+            },
             "files": {
                 "type": "list",
                 "elements": "dict",

@@ -77,6 +77,13 @@ options:
     description: Host -> its clock minus the controller's in ms, as the preflight measured it.
     type: dict
     default: {}
+  cautions:
+    description:
+      - What the preflight found the run can take, but at a cost (e.g. more than half a host's
+        local port range toward the target); the controller shows them, run.json keeps them.
+    type: list
+    elements: str
+    default: []
   controller:
     description: Who started the run (user@host of the controller).
     type: str
@@ -392,6 +399,7 @@ def new_state(params, now, boot):
         "clock_offsets_ms": {
             str(host): float(ms) for host, ms in (params.get("clock_offsets_ms") or {}).items()
         },
+        "cautions": [str(c) for c in params.get("cautions") or []],
     }
 
 
@@ -571,6 +579,7 @@ def main():
             "expected_workers": {"type": "int"},
             "worker_processes": {"type": "dict", "default": {}},
             "clock_offsets_ms": {"type": "dict", "default": {}},
+            "cautions": {"type": "list", "elements": "str", "default": []},
             "controller": {"type": "str", "default": ""},
             "created": {"type": "float"},
             "sampler_unit": {"type": "str"},

@@ -24,6 +24,10 @@ out of:
     host_cpu     all cores       busy per mille of all the host's cores / 1000
     run_queue    procs_running   runnable threads now / the host's cores
     retransmits  tcp             TCP segments retransmitted a second / segments sent a second
+    connect_failures tcp         the kernel's failed connection attempts a second (Tcp
+                                 AttemptFails: refused, reset or timed out after the SYN) /
+                                 connections opened a second (ActiveOpens). EADDRNOTAVAIL and
+                                 EMFILE fail before a SYN: Locust's failures count those.
 Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
 Standard library only: it runs on the host's system Python.
 """
@@ -203,13 +207,14 @@ def cpu_jiffies():
 
 
 def tcp_segments():
-    """(segments sent, segments retransmitted) so far, from /proc/net/snmp."""
+    """(segments sent, segments retransmitted, connections opened, connection attempts that
+    failed) so far, from /proc/net/snmp."""
     try:
         with open("/proc/net/snmp") as handle:
             lines = [line.split() for line in handle if line.startswith("Tcp:")]
         names, values = lines[0], lines[1]
         table = dict(zip(names[1:], (int(v) for v in values[1:])))
-        return table["OutSegs"], table["RetransSegs"]
+        return table["OutSegs"], table["RetransSegs"], table["ActiveOpens"], table["AttemptFails"]
     except (OSError, IndexError, KeyError, ValueError):
         return None
 
@@ -257,6 +262,10 @@ def rates(state, now):
         sent = (segments[0] - old_segments[0]) / elapsed
         again = (segments[1] - old_segments[1]) / elapsed
         rows.append(("retransmits", "tcp", round(again), max(round(sent), 1)))
+        if segments[2] > old_segments[2]:
+            opened = (segments[2] - old_segments[2]) / elapsed
+            failed = max(segments[3] - old_segments[3], 0) / elapsed
+            rows.append(("connect_failures", "tcp", round(failed), max(round(opened), 1)))
     return rows
 
 

@@ -201,6 +201,7 @@ def build_record(
         clock_offsets_ms={
             str(h): float(ms) for h, ms in (state.get("clock_offsets_ms") or {}).items()
         },
+        cautions=[str(c) for c in state.get("cautions") or []],
         workers_connected=workers_connected(master_log),
         master_exit_code=_exit_code(exit_info),
         master_unit_result=exit_info.get("result"),

@@ -1,7 +1,8 @@
 """``run.json`` as one typed record: what the CLI and the playbooks' record step both write.
 
-Schema 3 (schema 2 had no ``shape``; schema 1 was assembled in Jinja and had no version
-key). Numbers are numbers, times ISO-8601 UTC, and every key is always present.
+Schema 4 (schema 3 had no ``cautions``; schema 2 no ``shape``; schema 1 was assembled in
+Jinja and had no version key). Numbers are numbers, times ISO-8601 UTC, and every key is
+always present.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass
@@ -81,6 +82,7 @@ class RunRecord:
     workers_connected: int | None = None
     # Host -> its clock minus the controller's (ms), measured by the preflight.
     clock_offsets_ms: dict[str, float] = field(default_factory=dict)
+    cautions: list[str] = field(default_factory=list)  # the preflight's, from the run's state
     master_exit_code: int | None = None
     master_unit_result: str | None = None
     stopped: bool = False  # ended by stop (locust-fleet stop, playbooks/stop.yml, UI fetch)

@@ -89,6 +89,11 @@ def spawn_rate_advice(state: dict[str, Any]) -> str | None:
     )
 
 
+def preflight_cautions(state: dict[str, Any]) -> list[str]:
+    """What the preflight found the run can take, but at a cost (the run's state carries it)."""
+    return [f"CAUTION: {c}" for c in state.get("cautions") or []]
+
+
 class Progress:
     """Event handler for PlaybookRun: call it with every event; close() at the end."""
 
@@ -121,8 +126,10 @@ class Progress:
                 first = not self.state
                 self.state = res["state"]
                 advice = spawn_rate_advice(self.state) if first else None
-                if advice:
-                    self._show(advice, always_print=True)
+                for line in ([advice] if advice else []) + (
+                    preflight_cautions(self.state) if first else []
+                ):
+                    self._show(line, always_print=True)
             elif action == PROGRESS_ACTION and "active" in res and self.state:
                 self._show(f"{self.phase}: {progress_line(res, self.state)}", always_print=True)
 
