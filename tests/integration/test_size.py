@@ -25,11 +25,15 @@ def test_size_measures_the_plan_and_projects_the_users_asked(fleet, tmp_path):
     assert float(measured.group(2)) > 0
     projected = re.search(
         r"100,000 users: about ([\d,]+) requests/s .* they need (\d+) worker processes .* on "
-        r"(\d+) worker host\(s\) of (\d+) cores, ([\d.,]+) GB of memory",
+        r"(\d+) worker host\(s\) of (\d+) cores \(at least (\d+) to keep each under half its "
+        r"([\d,]+) local ports toward the target\), ([\d.,]+) GB of memory",
         said,
     )
     assert projected, said
     assert int(projected.group(2)) >= 6  # 20,000 open files a process at most on the sandbox
+    # About a connection a user: 100,000 over half of a host's range (10240-65535) each.
+    assert projected.group(6) == "55,296" and int(projected.group(5)) >= 4
+    assert int(projected.group(3)) >= int(projected.group(5))
     assert "calibration run: " in done.stderr
 
 
