@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import threading
@@ -23,6 +22,7 @@ from ..runner import PlaybookRun, locate_content
 from ..sandbox import Sandbox
 from ..sandbox.machine import ssh_command
 from . import stats
+from .phases import log_marks
 
 CLI = ".venv/bin/locust-fleet"
 # Work-around: run_test.yml's "Write this run's secrets" task fails on every host when
@@ -149,7 +149,6 @@ def _messages_of(results: RunResults) -> list[str]:
     return texts
 
 
-_LOG_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 _LOCUST_MARKS = {
     "start": "locust.main: Starting Locust",
     "test_start": "Run time limit set to",
@@ -161,21 +160,13 @@ _LOCUST_MARKS = {
 def _locust_own_seconds(master_log: Path) -> float | None:
     """Seconds the master spends outside the test in a headless run: from its start to the
     test's (the wait for the expected workers: locust_fleet_ready.py looks every 50 ms) and
-    from the test's end to
-    its exit (two 0.5 s waits for the workers' last reports). None when the log lacks a mark."""
-    seen: dict[str, float] = {}
+    from the test's end to its exit (two 0.5 s waits for the workers' last reports). None
+    when the log lacks a mark."""
     try:
-        lines = master_log.read_text(errors="replace").splitlines()
+        text = master_log.read_text(errors="replace")
     except OSError:
         return None
-    for line in lines:
-        stamp = _LOG_STAMP.match(line)
-        if stamp is None:
-            continue
-        for key, mark in _LOCUST_MARKS.items():
-            if mark in line and key not in seen:
-                at = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f")
-                seen[key] = at.replace(tzinfo=UTC).timestamp()
+    seen = {k: at.timestamp() for k, at in log_marks(text, _LOCUST_MARKS).items()}
     if len(seen) < len(_LOCUST_MARKS):
         return None
     return (seen["test_start"] - seen["start"]) + (seen["exit"] - seen["test_end"])

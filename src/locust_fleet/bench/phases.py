@@ -43,18 +43,23 @@ class Phase:
     largest_process_rss_mb: float | None
 
 
-def marks(master_log: str) -> dict[str, datetime]:
-    """Phase name -> when it began, from the master's log (first line of each mark)."""
+def log_marks(master_log: str, wanted: dict[str, str]) -> dict[str, datetime]:
+    """Name -> when the master's log first shows its text (``wanted``: name -> text)."""
     found: dict[str, datetime] = {}
     for line in master_log.splitlines():
         stamp = _STAMP.match(line)
         if stamp is None:
             continue
-        for name, mark in _MARKS.items():
+        for name, mark in wanted.items():
             if name not in found and mark in line:
                 at = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f")
                 found[name] = at.replace(tzinfo=UTC)
     return found
+
+
+def marks(master_log: str) -> dict[str, datetime]:
+    """Phase name -> when it began, from the master's log."""
+    return log_marks(master_log, _MARKS)
 
 
 def _worker_rss_at(samples: Sequence[LimitSample], at: datetime) -> dict[str, int]:
@@ -76,10 +81,8 @@ def phases(
     limits: Sequence[LimitSample],
 ) -> list[Phase]:
     """The phases whose start is known; the last one ends at the last worker CPU sample."""
-    if not all(name in begun for name in _MARKS) or not cpu:
-        return []
-    last = max(s.timestamp for s in cpu if s.role == "worker") if cpu else None
-    if last is None:
+    last = max((s.timestamp for s in cpu if s.role == "worker"), default=None)
+    if last is None or not all(name in begun for name in _MARKS):
         return []
     bounds = [begun["ramp"], begun["hold"], begun["teardown"], last]
     found = []

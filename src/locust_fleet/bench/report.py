@@ -26,7 +26,7 @@ def _m(items: list[dict[str, Any]], key: str) -> float | None:
     return median(i.get(key) for i in items)
 
 
-def stats_rps(raw: list[dict[str, Any]]) -> float | None:
+def _raw_rps(raw: list[dict[str, Any]]) -> float | None:
     """Median requests a second of the plain-Locust runs (their requests over the run time)."""
     return median(r["requests"] / r["run_s"] for r in raw if r.get("run_s"))
 
@@ -58,7 +58,7 @@ def efficiency(data: dict[str, Any]) -> tuple[list[str], dict[str, float | None]
     raw_row = (
         [
             f"| plain `locust --headless` (1 process, same worker host, FastHttpUser) "
-            f"| {_f(stats_rps(raw))} | {_f(_m(raw, 'cpu_s'), 1)} | **{_f(r)}** "
+            f"| {_f(_raw_rps(raw))} | {_f(_m(raw, 'cpu_s'), 1)} | **{_f(r)}** "
             f"| {_runs_of(raw, 'req_per_cpu_s')} | {_x(ratio(r, h))} | {_x(ratio(r, w))} |"
         ]
         if raw
