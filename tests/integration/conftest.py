@@ -12,7 +12,11 @@ from .sandbox_hosts import SandboxHosts
 # The Debian release the session sandbox boots (make integration-trixie sets trixie);
 # each release has a sandbox of its own, so the two never share hosts or state.
 RELEASE = os.environ.get("LOCUST_FLEET_SANDBOX_RELEASE") or "bookworm"
-SESSION_SANDBOX = {"bookworm": "it", "trixie": "itx"}[RELEASE]
+# LOCUST_FLEET_SANDBOX_NAME gives a session a sandbox of its own (two checkouts testing
+# side by side on one machine).
+SESSION_SANDBOX = (
+    os.environ.get("LOCUST_FLEET_SANDBOX_NAME") or {"bookworm": "it", "trixie": "itx"}[RELEASE]
+)
 
 
 @pytest.fixture(scope="session")
