@@ -154,7 +154,7 @@ def decide(
         if not errors:
             reasons.append((ExitCode.ERROR, "the run produced no results"))
     else:
-        if results.metadata.error:
+        if results.metadata.error and results.metadata.error not in errors:
             reasons.append((ExitCode.ERROR, results.metadata.error))
         code = results.metadata.master_exit_code
         if code is not None and code not in _LOCUST_NORMAL_EXITS:

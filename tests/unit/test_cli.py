@@ -30,13 +30,14 @@ def test_unknown_verb_is_a_usage_error(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--max-clock-offset", "--min-free-mb"])
 @pytest.mark.parametrize("value", ["-1", "abc", "nan"])
-def test_a_bad_clock_offset_limit_is_refused_before_anything_runs(capsys, tmp_path, value):
+def test_a_bad_preflight_limit_is_refused_before_anything_runs(capsys, tmp_path, flag, value):
     args = ["-i", str(tmp_path / "hosts.yml"), "--plan", str(tmp_path), "-u", "1", "-r", "1"]
-    code = main(["run", *args, "-t", "5s", "--max-clock-offset", value])
+    code = main(["run", *args, "-t", "5s", flag, value])
     assert code == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "--max-clock-offset" in err and "0 or more" in err
+    assert flag in err and "0 or more" in err
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc"])

@@ -108,3 +108,9 @@ def test_an_error_recorded_in_run_json_is_exit_2(clean: RunResults) -> None:
     outcome = decide(dataclasses.replace(clean, metadata=meta), [], None)
     assert outcome.code == 2
     assert outcome.explain() == "exit 2: host w2 never connected"
+
+
+def test_run_jsons_error_passed_by_the_caller_too_is_said_once(clean: RunResults) -> None:
+    meta = dataclasses.replace(clean.metadata, error="the master host m1 rebooted")
+    outcome = decide(dataclasses.replace(clean, metadata=meta), [], None, errors=[meta.error])
+    assert outcome.explain() == "exit 2: the master host m1 rebooted"

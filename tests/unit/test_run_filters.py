@@ -89,3 +89,17 @@ def test_events_name_the_host_of_each_worker():
     before_end = record_events.run_events("", "m1", {"w1": journal}, None, "2026-11-28T13:20:05")
     assert [(e["kind"], e["host"]) for e in before_end] == [("worker_died", "w1")]
     assert record_events.run_events((DATA / "master-clean.log").read_text(), "m1", {}) == []
+
+
+def test_a_worker_that_joined_the_running_test_is_an_event_of_its_host():
+    master_log = (
+        "[2026-12-04 04:58:35,754] m1/INFO/locust.runners: Worker 'w2_7163' (index 2) quit. "
+        "0 workers ready.\n"
+        "[2026-12-04 04:58:39,100] m1/INFO/locust_fleet.rejoin: locust-fleet: worker w2_6951 "
+        "joined the running test with no users\n"
+    )
+    events = record_events.run_events(master_log, "m1")
+    assert [(e["kind"], e["host"]) for e in events] == [
+        ("worker_quit", "w2"),
+        ("worker_joined", "w2"),
+    ]

@@ -17,6 +17,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleet.locust.plugins.module_utils.locust_disk import free_mb
 
 DOCUMENTATION = r"""
 module: locust_host_facts
@@ -40,6 +41,12 @@ options:
       - An nftables table of family C(inet) that must be loaded on this host (the master's
         port filter, C(locust)); empty checks none.
     type: str
+    default: ""
+  free_space_path:
+    description:
+      - A folder whose filesystem's free space to report as C(free_space_mb) (the master's
+        runs folder); empty reports none.
+    type: path
     default: ""
 attributes:
   check_mode:
@@ -169,6 +176,12 @@ boot_id:
   description: The host's boot id (changes at every boot); null when unreadable.
   returned: always
   type: str
+free_space_mb:
+  description:
+    - MiB free to unprivileged users on the filesystem of O(free_space_path) (or of the
+      nearest folder above it that exists); null when none was asked for or unreadable.
+  returned: always
+  type: float
 """
 
 MASTER_UNIT = "locust-master.service"
@@ -396,7 +409,7 @@ def own_addresses():
     return sorted(found)
 
 
-def host_facts(base_dir, fence_table=""):
+def host_facts(base_dir, fence_table="", free_space_path=""):
     plan, manifest_sha, recorded_sums, mismatches, extra = plan_state(base_dir)
     instances = worker_instances()
     master_exited, workers_started, workers_nofile = unit_times(instances)
@@ -418,6 +431,7 @@ def host_facts(base_dir, fence_table=""):
         "addresses": own_addresses(),
         "python_version": platform.python_version(),
         "boot_id": boot_id(),
+        "free_space_mb": free_mb(free_space_path) if free_space_path else None,
         "started_clock": started_clock(),
         "clock": time.time(),
     }
@@ -428,11 +442,13 @@ def main():
         argument_spec={
             "base_dir": {"type": "path", "default": "/opt/locust"},
             "fence_table": {"type": "str", "default": ""},
+            "free_space_path": {"type": "path", "default": ""},
         },
         supports_check_mode=True,
     )
     params = module.params
-    module.exit_json(changed=False, **host_facts(params["base_dir"], params["fence_table"]))
+    facts = host_facts(params["base_dir"], params["fence_table"], params["free_space_path"])
+    module.exit_json(changed=False, **facts)
 
 
 if __name__ == "__main__":

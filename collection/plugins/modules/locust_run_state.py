@@ -20,6 +20,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleet.locust.plugins.module_utils.locust_disk import free_mb
 
 DOCUMENTATION = r"""
 module: locust_run_state
@@ -171,6 +172,16 @@ master:
     exec_main_code (int), result (str).
   returned: action is read
   type: dict
+rebooted:
+  description: Whether the host booted again since the run started (its boot id is not the one
+    in the state file); null when there is no run.
+  returned: action is read
+  type: bool
+run_dir_free_mb:
+  description: MiB free to unprivileged users where the run writes its results (its run_dir);
+    null when there is no run or it cannot be read.
+  returned: action is read
+  type: float
 runs:
   description: Every run - run_id, phase, started, ended - newest first.
   returned: action is list
@@ -544,6 +555,13 @@ def read(state_dir, run_id=""):
     return state, found, phase, master
 
 
+def rebooted_since(state, host_boot):
+    """Whether the host booted again since the run's state was written at its start."""
+    if state is None or not state.get("boot_id") or not host_boot:
+        return None
+    return state["boot_id"] != host_boot
+
+
 def list_runs(state_dir):
     dir_fd = open_state_dir(state_dir)
     if dir_fd is None:
@@ -622,7 +640,13 @@ def main():
         if params["action"] == "read":
             state, run_id, phase, master = read(params["state_dir"], params["run_id"])
             module.exit_json(
-                changed=False, state=state, run_id=run_id, effective_phase=phase, master=master
+                changed=False,
+                state=state,
+                run_id=run_id,
+                effective_phase=phase,
+                master=master,
+                rebooted=rebooted_since(state, boot_id()),
+                run_dir_free_mb=free_mb(state["run_dir"]) if (state or {}).get("run_dir") else None,
             )
         module.exit_json(changed=False, runs=list_runs(params["state_dir"]))
     except StateError as err:

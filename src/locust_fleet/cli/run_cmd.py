@@ -66,6 +66,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "(milliseconds; default 500, the playbooks' locust_run_max_clock_offset)",
     )
     run.add_argument(
+        "--min-free-mb",
+        metavar="MIB",
+        help="refuse the run when less is free where the master writes the run's results "
+        "(MiB; default 100, the playbooks' locust_run_min_free_mb)",
+    )
+    run.add_argument(
         "--allow-saturated",
         action="store_true",
         help="do not fail (exit 4) when a load generator saturated",
@@ -129,18 +135,23 @@ def _handle(args: argparse.Namespace) -> int:
             return int(ExitCode.ERROR)
         extra[name] = value
     extravars = {}
-    if args.max_clock_offset is not None:
+    for flag, given, variable, unit, example in (
+        ("--max-clock-offset", args.max_clock_offset, "locust_run_max_clock_offset", "ms", "250"),
+        ("--min-free-mb", args.min_free_mb, "locust_run_min_free_mb", "MiB", "500"),
+    ):
+        if given is None:
+            continue
         try:
-            limit = float(args.max_clock_offset)
+            limit = float(given)
         except ValueError:
             limit = -1.0
         if not limit >= 0:  # also refuses nan
             console.print(
-                f"[bold red]error:[/] --max-clock-offset {args.max_clock_offset!r} must be a "
-                "number of milliseconds, 0 or more, e.g. --max-clock-offset 250"
+                f"[bold red]error:[/] {flag} {given!r} must be a number of {unit}, 0 or "
+                f"more, e.g. {flag} {example}"
             )
             return int(ExitCode.ERROR)
-        extravars["locust_run_max_clock_offset"] = limit
+        extravars[variable] = limit
     progress = Progress(console, label="run")
     try:
         result = fleet.run(

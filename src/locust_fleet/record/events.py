@@ -1,7 +1,7 @@
 """Events worth a line in run.json, read from the master's log and the hosts' journals.
 
 workers_connected   the most workers the master ever reported connected
-run_events          worker missing / quit / restarted, CPU warnings, in time order
+run_events          worker missing / quit / joined / restarted, CPU warnings, in time order
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ _CONNECTED = re.compile(r"reported as ready(?: \(duplicate message\))?\. (\d+) w
 _MASTER_EVENTS = (
     ("worker_missing", re.compile(r"Worker (?P<worker>\S+) failed to send heartbeat")),
     ("worker_quit", re.compile(r"Worker '(?P<worker>[^']+)' \(index \d+\) quit")),
+    # locust_fleet_rejoin.py (roles/locust_run/files): users handed to a worker that joined.
+    ("worker_joined", re.compile(r"locust-fleet: worker (?P<worker>\S+) joined the running test")),
     ("cpu_warning", re.compile(r"Worker (?P<worker>\S+) \(index \d+\) exceeded cpu threshold")),
     ("cpu_warning", re.compile(r"(?P<master>CPU usage above \d+%)")),
     ("all_workers_missing", re.compile(r"The last worker went missing, stopping test")),

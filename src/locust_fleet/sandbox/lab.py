@@ -39,7 +39,7 @@ class HostStatus:
     ip: str
     running: bool
     ssh: bool
-    pid: int | None  # the host's systemd-nspawn process
+    pid: int | None  # the host's supervisor, parent of its systemd-nspawn
 
 
 class Sandbox:
@@ -105,6 +105,7 @@ class Sandbox:
                 state.hosts.append(record)
             machine = self._machine(record, subnet)
             if machine.running():
+                machine.refresh_leader()
                 continue
             machine.wait_stopped()  # ends a container whose nspawn process died alone
             is_monitor = record.role == "monitor" and monitor_image is not None

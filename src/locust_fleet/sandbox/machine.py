@@ -1,9 +1,9 @@
 """One sandbox host: an overlay over the shared image, booted by systemd-nspawn.
 
 The host's own files (address, hostname, SSH key, which services run) are
-written into its overlay before boot; the nspawn process is started in a
-session of its own and recorded by PID, so it outlives the CLI and is stopped
-by that PID alone.
+written into its overlay before boot; nspawn runs under a supervisor
+(host_supervisor: a reboot inside boots the host again) started in a session of
+its own and recorded by PID, so it outlives the CLI and is stopped by that PID alone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -55,12 +56,19 @@ class Machine:
         spawn units whose cgroup another host of the sandbox removes)."""
         log = (self.directory / "console.log").open("ab")
         env = dict(os.environ)
-        procs = None
+        cgroup = []
         if unified_cgroups:
             env["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"] = "1"
-            procs = str(self._own_cgroup() / "cgroup.procs")
+            # nspawn --keep-unit makes the cgroup it starts in the container's root: without a
+            # cgroup of its own, every host would share (and race on) one tree of units.
+            cgroup = ["--cgroup-procs", str(self._own_cgroup() / "cgroup.procs")]
         proc = subprocess.Popen(
             [
+                sys.executable,
+                "-m",
+                "locust_fleet.sandbox.host_supervisor",
+                *cgroup,
+                "--",
                 "systemd-nspawn",
                 "-D",
                 str(self.root),
@@ -79,18 +87,23 @@ class Machine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
-            # nspawn --keep-unit makes the cgroup it starts in the container's root: without a
-            # cgroup of its own, every host would share (and race on) one tree of units.
-            preexec_fn=(lambda: Path(procs).write_text("0")) if procs else None,
         )
         log.close()
         self.record.pid = proc.pid
         self.record.pid_start = _proc_start(proc.pid)
 
     def stop(self) -> None:
-        """SIGTERM the recorded nspawn process: the container powers off cleanly."""
+        """SIGTERM the recorded supervisor, which hands it to nspawn: the container powers off
+        cleanly."""
         if self.running():
+            self.refresh_leader()
             os.kill(self.record.pid, signal.SIGTERM)
+
+    def refresh_leader(self) -> None:
+        """Record the container's init again: a reboot inside gives it a new one."""
+        if self.running():
+            self.record.leader = self.record.leader_start = None
+            self._record_leader()
 
     def wait_stopped(self, timeout: float = 20.0) -> None:
         """Wait for the power-off; past `timeout`, or when nspawn died and left its container
@@ -135,19 +148,20 @@ class Machine:
         )
 
     def _record_leader(self) -> None:
-        """The container's init: nspawn's child running systemd (not a short-lived helper)."""
+        """The container's init: the systemd that the supervisor's nspawn child runs (not a
+        short-lived helper)."""
         if self.record.leader is not None:
             return
-        children = Path(f"/proc/{self.record.pid}/task/{self.record.pid}/children")
-        for pid in children.read_text().split() if children.exists() else []:
-            try:
-                comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            except OSError:
-                continue
-            if comm == "systemd":
-                self.record.leader = int(pid)
-                self.record.leader_start = _proc_start(self.record.leader)
-                return
+        for nspawn in _children(self.record.pid):
+            for pid in _children(nspawn):
+                try:
+                    comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+                if comm == "systemd":
+                    self.record.leader = pid
+                    self.record.leader_start = _proc_start(pid)
+                    return
 
     # --- filesystem --------------------------------------------------------------------
     def mounted(self) -> bool:
@@ -241,6 +255,15 @@ def ssh_command(ip: str, key: Path, command: str) -> list[str]:
     ]
 
 
+def _children(pid: int | None) -> list[int]:
+    if pid is None:
+        return []
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _alive(pid: int | None, start: str | None) -> bool:
     return pid is not None and start is not None and _proc_start(pid) == start
 
@@ -257,7 +280,7 @@ def _proc_start(pid: int) -> str | None:
 
 
 def _reap(pid: int | None) -> None:
-    """Collect the exit status if the nspawn process is our own child (same CLI run)."""
+    """Collect the exit status if the supervisor is our own child (same CLI run)."""
     if pid is None:
         return
     with contextlib.suppress(ChildProcessError):
