@@ -156,6 +156,7 @@ def decide(
     else:
         if results.metadata.error and results.metadata.error not in errors:
             reasons.append((ExitCode.ERROR, results.metadata.error))
+        reasons.extend((ExitCode.ERROR, text) for text in _workers_given_up(results.metadata))
         code = results.metadata.master_exit_code
         if code is not None and code not in _LOCUST_NORMAL_EXITS:
             reasons.append((ExitCode.ERROR, f"the Locust master exited with code {code}"))
@@ -191,6 +192,16 @@ def decide(
     final = next((c for c in PRECEDENCE if c in codes), ExitCode.OK)
     ordered = sorted(reasons, key=lambda r: PRECEDENCE.index(r[0]))
     return Outcome(code=final, reasons=tuple(ordered))
+
+
+def _workers_given_up(metadata) -> list[str]:
+    """One reason per worker unit systemd gave up on (it could not start: a plan that fails
+    to import on its host, ...), with the journal that says why."""
+    return [
+        f"{e.host}: {e.message}; its journal is journals/{e.host}.log"
+        for e in metadata.events
+        if e.kind == "worker_gave_up"
+    ]
 
 
 def exit_code(

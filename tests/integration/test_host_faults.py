@@ -91,7 +91,8 @@ def test_the_master_host_rebooted_mid_run_is_reported_broken_and_the_next_run_ne
     record = json.loads((run_dir / "run.json").read_text())
     assert "rebooted" in record["error"]
     assert _boot_id(fleet, master) != old_boot
-    after = fleet.run(tmp_path / "after", users="4", run_time="5s")
+    # A short run on the 2-core sandbox may see a worker starved at its start (exit 4).
+    after = fleet.run(tmp_path / "after", "--allow-saturated", users="4", run_time="5s")
     assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-2000:]
 
 
@@ -129,5 +130,6 @@ def test_the_masters_results_disk_full_is_named_nothing_fetched_is_lost_and_the_
         assert (run_dir / "cpu_samples.csv").exists()  # and every host's samples
     finally:
         fleet.ssh(master, f"umount {RUNS}")
-    after = fleet.run(tmp_path / "after", users="4", run_time="5s")
+    # A short run on the 2-core sandbox may see a worker starved at its start (exit 4).
+    after = fleet.run(tmp_path / "after", "--allow-saturated", users="4", run_time="5s")
     assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-2000:]

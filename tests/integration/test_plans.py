@@ -119,3 +119,20 @@ def test_a_plan_with_a_requirements_txt_runs_with_its_package_on_every_worker(fl
     (run_dir,) = (tmp_path / "req").iterdir()
     counts = _requests(run_dir)
     assert counts.get("Home Page", 0) > 0 and counts.get("About Us", 0) > 0, counts
+
+
+def test_a_plan_that_cannot_start_on_the_workers_is_given_up_on_and_named(fleet, tmp_path):
+    proc = fleet.run(tmp_path, plan=str(PLANS / "fails_on_workers"), users="2", run_time="5s")
+    said = flat(proc.stdout + proc.stderr)
+    assert proc.returncode == 2, said[-3000:]
+    worker = fleet.role("worker")[0]["name"]
+    assert f"{worker}: locust-worker@1.service could not start and systemd gave up on it" in said, (
+        said[-3000:]
+    )
+    assert "ImportError: cannot import name 'only_on_the_controller'" in said
+    assert f"journals/{worker}.log" in said
+    # Given up, not restarting forever; the next run starts them again (reset-failed).
+    state = fleet.ssh(worker, "systemctl is-failed locust-worker@1.service", check=False)
+    assert state.stdout.strip() == "failed", state.stdout
+    after = fleet.run(tmp_path / "after", "--allow-saturated", users="2", run_time="3s")
+    assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-2000:]

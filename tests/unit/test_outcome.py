@@ -114,3 +114,18 @@ def test_run_jsons_error_passed_by_the_caller_too_is_said_once(clean: RunResults
     meta = dataclasses.replace(clean.metadata, error="the master host m1 rebooted")
     outcome = decide(dataclasses.replace(clean, metadata=meta), [], None, errors=[meta.error])
     assert outcome.explain() == "exit 2: the master host m1 rebooted"
+
+
+def test_a_worker_systemd_gave_up_on_is_exit_2_naming_host_unit_and_journal(
+    clean: RunResults,
+) -> None:
+    from locust_fleet.results.model import RunEvent
+
+    gave_up = RunEvent(
+        None, "w2", "worker_gave_up", "locust-worker@1.service could not start (...)"
+    )
+    meta = dataclasses.replace(clean.metadata, events=(gave_up,))
+    outcome = decide(dataclasses.replace(clean, metadata=meta), [], None)
+    assert outcome.code == 2
+    assert "w2: locust-worker@1.service could not start" in outcome.explain()
+    assert "journals/w2.log" in outcome.explain()

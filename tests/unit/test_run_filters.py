@@ -103,3 +103,21 @@ def test_a_worker_that_joined_the_running_test_is_an_event_of_its_host():
         ("worker_quit", "w2"),
         ("worker_joined", "w2"),
     ]
+
+
+def test_a_worker_systemd_gave_up_on_is_an_event_with_its_last_error():
+    journal = (
+        "2026-12-04T05:30:01+0000 w1 locust-worker-2[88]: ModuleNotFoundError: no 'x'\n"
+        "2026-12-04T05:30:02+0000 w1 locust-worker-1[90]: Traceback (most recent call last):\n"
+        "2026-12-04T05:30:02+0000 w1 locust-worker-1[90]: ImportError: cannot import name 'y'\n"
+        "2026-12-04T05:30:30+0000 w1 systemd[1]: locust-worker@1.service: Start request "
+        "repeated too quickly.\n"
+        "2026-12-04T05:30:30+0000 w1 systemd[1]: locust-worker@1.service: Failed with result "
+        "'exit-code'.\n"
+    )
+    (event,) = [e for e in record_events.run_events("", "m1", {"w1": journal}) if e["host"] == "w1"]
+    assert event["kind"] == "worker_gave_up"
+    assert event["message"] == (
+        "locust-worker@1.service could not start and systemd gave up on it (its start limit); "
+        "its last error: ImportError: cannot import name 'y'"
+    )

@@ -43,7 +43,8 @@ description:
     variable name, and a value that an environment file cannot carry (a newline, a carriage
     return, NUL, a Unicode noncharacter or U+FEFF) are refused before anything is done.
   - Restarts the units O(restart_units) (but those of O(keep_units) that may stay) with one
-    C(systemctl restart). A unit that systemd
+    C(systemctl restart), after C(systemctl reset-failed) of them (a worker that systemd gave up
+    on at its start limit would refuse the restart). A unit that systemd
     could not spawn (result C(resources), seen with systemd 257 on cgroup v1 hosts) is
     restarted once more a second later.
   - On the master, makes the live port filter's sets O(fence.sets) hold exactly the addresses
@@ -446,6 +447,9 @@ def restart_units(units, check_mode=False, sleep=time.sleep):
     units = list(units or [])
     if not units or check_mode:
         return units
+    # A worker that systemd gave up on (its start limit) would refuse the restart, and
+    # back-to-back runs must never reach the limit: each run starts with the count at 0.
+    run(["systemctl", "reset-failed", *units])
     argv = ["systemctl", "restart", *units]
     code, _, err = run(argv)
     again = _failed_for_resources(units) if code != 0 else []

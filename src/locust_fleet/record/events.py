@@ -1,7 +1,8 @@
 """Events worth a line in run.json, read from the master's log and the hosts' journals.
 
 workers_connected   the most workers the master ever reported connected
-run_events          worker missing / quit / joined / restarted, CPU warnings, in time order
+run_events          worker missing / quit / joined / restarted / given up, CPU warnings, in time
+                    order
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ _JOURNAL_EVENTS = (
         "worker_restarted",
         re.compile(r"(?P<unit>locust-worker@\d+\.service): Scheduled restart job"),
     ),
+    # The unit's start limit (locust_worker_start_limit_*): the worker could not start.
+    (
+        "worker_gave_up",
+        re.compile(r"(?P<unit>locust-worker@\d+\.service): Start request repeated too quickly"),
+    ),
+)
+# The last error a worker process printed (its traceback's last line), by its journal tag.
+_WORKER_ERROR = re.compile(
+    r"locust-worker-(?P<instance>\d+)\[\d+\]: (?P<error>[A-Za-z_.]*(?:Error|Exception)\b.*)"
 )
 
 
@@ -86,16 +96,31 @@ def run_events(
                 inside = (not cutoff or (stamp or "") >= cutoff) and (
                     not end or (stamp or "") <= end
                 )
-                if inside and pattern.search(line):
+                match = pattern.search(line) if inside else None
+                if match:
+                    message = line.split(": ", 1)[-1].strip()
+                    if kind == "worker_gave_up":
+                        message = _gave_up_message(match.group("unit"), text)
                     events.append(
                         {
                             "time": _time(_JOURNAL_TIME, line),
                             "host": host,
                             "kind": kind,
-                            "message": line.split(": ", 1)[-1].strip(),
+                            "message": message,
                         }
                     )
     return sorted(events, key=lambda e: e["time"] or "")
+
+
+def _gave_up_message(unit: str, journal: str) -> str:
+    instance = unit.split("@", 1)[1].split(".", 1)[0]
+    errors = [
+        m.group("error").strip()
+        for m in _WORKER_ERROR.finditer(journal)
+        if m.group("instance") == instance
+    ]
+    last = f"; its last error: {errors[-1]}" if errors else ""
+    return f"{unit} could not start and systemd gave up on it (its start limit){last}"
 
 
 def _time(pattern: re.Pattern, line: str):
