@@ -35,9 +35,10 @@ _WARNINGS = (
 )
 
 
-# A dead worker's users stay counted until the master takes it for lost: Locust's heartbeat
-# liveness (3 s) and a history row, with room for a loaded master.
-STALE_SECONDS = 10
+# A dead worker's users stay counted until the master takes it for lost: the heartbeat
+# liveness (locust_run_heartbeat_liveness, 10 s; Locust's own 3 s) and a history row, with
+# room for a loaded master.
+STALE_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Overrun:
     asked: int | None  # users the run asked for; None when a load shape decided
     peak: int  # the highest user count in the history
     warnings: tuple[tuple[str, int], ...] = ()  # (what, how many lines) from master.log
+    corrected: tuple[str, ...] = ()  # when the fleet dispatched the run's users again (HH:MM:SS)
 
     @property
     def overran(self) -> bool:
@@ -59,9 +61,18 @@ class Overrun:
                 f"{self.asked:,}: the master handed the users of workers it took for lost "
                 "(missed heartbeats) to the others while they kept running theirs; the figures "
                 "describe a heavier test. Lower the spawn rate or the users per worker "
-                f"process, or add worker hosts.{warned}"
+                f"process, or add worker hosts.{self._corrected()}{warned}"
             )
         return warned.strip()
+
+    def _corrected(self) -> str:
+        if not self.corrected:
+            return ""
+        return (
+            f" The fleet told every worker its share of the {self.asked:,} users again at "
+            f"{', '.join(self.corrected)} (locust_fleet_keep_users.py): from then on they ran "
+            "the users asked."
+        )
 
 
 def master_warnings(text: str) -> tuple[tuple[str, int], ...]:
@@ -106,4 +117,9 @@ def overrun_for(results: RunResults) -> Overrun:
     text = ""
     if results.files.master_log is not None:
         text = results.files.master_log.read_text(encoding="utf-8", errors="replace")
-    return Overrun(asked=asked, peak=peak, warnings=master_warnings(text))
+    corrected = tuple(
+        e.time.strftime("%H:%M:%S")
+        for e in meta.events
+        if e.kind == "users_over" and e.time is not None
+    )
+    return Overrun(asked=asked, peak=peak, warnings=master_warnings(text), corrected=corrected)

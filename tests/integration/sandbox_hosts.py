@@ -154,11 +154,12 @@ class SandboxHosts:
         users: str = "20",
         rate: str = "20",
         run_time: str = "30s",
+        plan: str = "locustfiles/website",
     ) -> BackgroundRun:
         """`locust-fleet run` in the background, in a session of its own (see stop())."""
         before = self.run_ids()
         proc = subprocess.Popen(
-            self.run_argv(results, *extra, users=users, rate=rate, run_time=run_time),
+            self.run_argv(results, *extra, plan=plan, users=users, rate=rate, run_time=run_time),
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -39,7 +39,8 @@ def test_open_files_resident_memory_and_the_kernels_connect_counts() -> None:
         rss = rows[("process_memory", f"locust-worker@1.service[{os.getpid()}]")]
         assert 1000 < rss[2] < rss[3]  # kB resident, below the machine's total
         failed, opened = rows[("connect_failures", "tcp")][2:]
-        assert opened >= 1 and failed >= 1  # the refused connect, seen by the kernel
+        assert failed >= 1  # the refused connect, seen by the kernel
+        assert opened >= sampler.CONNECT_FLOOR  # one refused connect is not a 100% share
     finally:
         for s in held:
             s.close()

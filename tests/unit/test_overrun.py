@@ -3,12 +3,15 @@ master warnings reach the summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from locust_fleet.outcome import ExitCode, decide
 from locust_fleet.overrun import master_warnings
 from locust_fleet.results.loader import load_run
+from locust_fleet.results.model import RunEvent
 from locust_fleet.saturation import verdict_for
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "runs"
@@ -72,3 +75,12 @@ def test_a_dead_workers_stale_count_until_it_is_taken_for_lost_is_no_overrun(
     (run / "run.json").write_text(json.dumps(record))
     found = verdict_for(load_run(run))
     assert not found.overran  # every inflated row lies between the death and the loss
+
+
+def test_an_overrun_the_fleet_corrected_says_when(tmp_path: Path) -> None:
+    results = load_run(run_with(tmp_path, 10**6, CASCADE_LOG))
+    at = datetime(2026, 12, 4, 5, 35, 10, tzinfo=UTC)
+    event = RunEvent(at, "m1", "users_over", "the workers run 5000 users for a test of 4000")
+    meta = dataclasses.replace(results.metadata, events=(*results.metadata.events, event))
+    text = verdict_for(dataclasses.replace(results, metadata=meta)).summary()
+    assert "told every worker its share" in text and "again at 05:35:10" in text

@@ -95,7 +95,7 @@ def test_a_worker_that_joined_the_running_test_is_an_event_of_its_host():
     master_log = (
         "[2026-12-04 04:58:35,754] m1/INFO/locust.runners: Worker 'w2_7163' (index 2) quit. "
         "0 workers ready.\n"
-        "[2026-12-04 04:58:39,100] m1/INFO/locust_fleet.rejoin: locust-fleet: worker w2_6951 "
+        "[2026-12-04 04:58:39,100] m1/INFO/locust_fleet.keep_users: locust-fleet: worker w2_6951 "
         "joined the running test with no users\n"
     )
     events = record_events.run_events(master_log, "m1")

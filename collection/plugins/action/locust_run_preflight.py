@@ -128,6 +128,7 @@ FLEET_OPTIONS = {
     "tls-cert": "locust_ui_tls_cert",
     "tls-key": "locust_ui_tls_key",
     "fleet-shape-bound": "the fleet",
+    "fleet-heartbeat-liveness": "locust_run_heartbeat_liveness",
     "fleet-shape-record": "the fleet",
 }
 _OPTION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")

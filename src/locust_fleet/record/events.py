@@ -17,8 +17,9 @@ _CONNECTED = re.compile(r"reported as ready(?: \(duplicate message\))?\. (\d+) w
 _MASTER_EVENTS = (
     ("worker_missing", re.compile(r"Worker (?P<worker>\S+) failed to send heartbeat")),
     ("worker_quit", re.compile(r"Worker '(?P<worker>[^']+)' \(index \d+\) quit")),
-    # locust_fleet_rejoin.py (roles/locust_run/files): users handed to a worker that joined.
+    # locust_fleet_keep_users.py (roles/locust_run/files): the users dispatched again.
     ("worker_joined", re.compile(r"locust-fleet: worker (?P<worker>\S+) joined the running test")),
+    ("users_over", re.compile(r"locust-fleet: the workers run \d+ users for a test of \d+")),
     ("cpu_warning", re.compile(r"Worker (?P<worker>\S+) \(index \d+\) exceeded cpu threshold")),
     ("cpu_warning", re.compile(r"(?P<master>CPU usage above \d+%)")),
     ("all_workers_missing", re.compile(r"The last worker went missing, stopping test")),
