@@ -56,6 +56,28 @@ def _inventory(inventory: str | Path) -> Path:
     return path
 
 
+def _check_junit(junit: str | Path | None) -> None:
+    """The --junit file can be written where it is asked for (its folders are made then)."""
+    if junit is None:
+        return
+    path = Path(junit).resolve()
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    why = "it is a folder" if path.is_dir() else ""
+    if not why:
+        try:  # as root, access() says yes to /proc and read-only mounts: try a file there
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".junit-probe-"):
+                pass
+        except OSError as err:
+            why = f"nothing can be written in {folder}: {err.strerror}"
+    if why:
+        raise UsageError(
+            f"--junit {junit} cannot be written ({why}); pass a file path in a folder you can "
+            "write; nothing was started"
+        )
+
+
 def playbook(
     name: str,
     inventory: str | Path,
@@ -120,6 +142,7 @@ def run(
         parse_checks(checks)  # a typo in a check costs no load test
     except CheckSyntaxError as err:
         raise UsageError(str(err)) from err
+    _check_junit(junit)
     _inventory(inventory)
     chosen = run_id or new_run_id()
     problem = check_run_id(chosen)
@@ -194,6 +217,7 @@ def attach(
         raise UsageError(str(err)) from err
     if run_id and check_run_id(run_id):
         raise UsageError(str(check_run_id(run_id)))
+    _check_junit(junit)
     _inventory(inventory)
     results_root = Path(results_dir).resolve()
     variables = {

@@ -26,16 +26,25 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.fleet.locust.plugins.filter.locust_run import locust_duration_seconds
+from ansible_collections.fleet.locust.plugins.module_utils.locust_env_file import (
+    SecretError,
+    check_secrets,
+)
 from ansible_collections.fleet.locust.plugins.module_utils.locust_plan import (
     DEFAULT_EXCLUDE,
     PlanError,
     read_plan,
+)
+from ansible_collections.fleet.locust.plugins.plugin_utils.locust_run_inputs import (
+    check_config_values,
+    check_settings,
 )
 
 ARGS = {
     "users": {"type": "raw", "required": True},
     "spawn_rate": {"type": "raw", "required": True},
     "run_time": {"type": "raw", "required": True},
+    "run_time_name": {"type": "str", "default": "locust_run_time"},
     "tags": {"type": "raw", "default": []},
     "exclude_tags": {"type": "raw", "default": []},
     "extra_args": {"type": "raw", "default": {}},
@@ -59,8 +68,13 @@ ARGS = {
     "stop_timeout": {"type": "int", "default": 10},
     "grace": {"type": "int", "default": 60},
     "claim_grace": {"type": "int", "default": 300},
+    # Every numeric run setting as given (checked against its range by name), and the other
+    # values the mode writes into Locust's config (variable name -> value).
+    "settings": {"type": "dict", "default": {}},
+    "config_values": {"type": "dict", "default": {}},
 }
 _WHOLE = re.compile(r"^[0-9]+$")
+LONGEST_RUN_SECONDS = 30 * 86400
 _NUMBER = re.compile(r"^[0-9]*[.]?[0-9]+$")
 
 
@@ -79,8 +93,13 @@ def check_numbers(args: dict) -> int:
     seconds = locust_duration_seconds(args["run_time"])
     if seconds <= 0:
         raise AnsibleActionFail(
-            f"locust_run_time {str(args['run_time'])!r} is not a duration above 0: use seconds "
-            "or h/m/s, e.g. 90, 30s, 5m, 1h30m"
+            f"{args['run_time_name']} {str(args['run_time'])!r} is not a duration above 0: use "
+            "seconds or h/m/s, e.g. 90, 30s, 5m, 1h30m"
+        )
+    if seconds > LONGEST_RUN_SECONDS:
+        raise AnsibleActionFail(
+            f"{args['run_time_name']} {str(args['run_time'])!r} is longer than 30 days, the "
+            "longest run the fleet holds its claim and samplers for; give a shorter one"
         )
     lists = all(isinstance(args[key], list) for key in ("tags", "exclude_tags"))
     if not lists or not isinstance(args["extra_args"], dict):
@@ -135,9 +154,9 @@ _OPTION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def check_extra_args(extra_args: dict) -> None:
-    """A plan argument is a plain option name with a one-line value, and never one of the
-    options the fleet sets itself (written after them, it would win)."""
-    for raw_name, value in extra_args.items():
+    """A plan argument is a plain option name, never one of the options the fleet sets
+    itself (written after them, it would win); its value is checked with the config's."""
+    for raw_name in extra_args:
         name = str(raw_name).lstrip("-").replace("_", "-")
         if not _OPTION_NAME.match(name):
             raise AnsibleActionFail(
@@ -150,12 +169,6 @@ def check_extra_args(extra_args: dict) -> None:
                 f"{FLEET_OPTIONS[name]}); a plan argument cannot change it. Give the fleet's "
                 "own setting instead, or rename the plan's argument."
             )
-        text = "" if value is None else str(value)
-        if any(ch in text for ch in "\r\n\x00"):
-            raise AnsibleActionFail(
-                f"locust_extra_args: the value of {name!r} holds a line break or NUL, which a "
-                "Locust config line cannot carry; give it on one line."
-            )
 
 
 def check_inventory(masters: list, workers: list) -> None:
@@ -167,8 +180,24 @@ def check_inventory(masters: list, workers: list) -> None:
         )
 
 
+def check_written_values(args: dict) -> None:
+    """The fleet's numeric settings in range, and every value the run writes into Locust's
+    config able to read back as given; all problems at once, each naming its variable."""
+    values = {
+        "locust_target_url": args["target_url"],
+        "locust_plan": args["plan"],
+        **{f"locust_extra_args[{name}]": value for name, value in args["extra_args"].items()},
+        **args["config_values"],
+    }
+    lists = {"locust_tags": args["tags"], "locust_exclude_tags": args["exclude_tags"]}
+    problems = check_settings(args["settings"]) + check_config_values(values, lists)
+    if problems:
+        raise AnsibleActionFail("; ".join(problems) + ". Nothing was started.")
+
+
 def secret_names(secret_env: dict, secret_env_from: list) -> list[str]:
-    """Names of every secret of the run; those named from the environment must be set."""
+    """Names of every secret of the run; those named from the environment must be set, and
+    every value must be one the hosts' environment file carries byte for byte."""
     missing = [name for name in secret_env_from if not os.environ.get(name)]
     if missing:
         one = len(missing) == 1
@@ -178,6 +207,11 @@ def secret_names(secret_env: dict, secret_env_from: list) -> list[str]:
             "through "
             "locust_secret_env (Ansible Vault)."
         )
+    values = {**secret_env, **{name: os.environ[name] for name in secret_env_from}}
+    try:
+        check_secrets(values)
+    except SecretError as err:
+        raise AnsibleActionFail(f"{err}. Nothing was started.") from None
     return sorted(set(secret_env) | set(secret_env_from))
 
 
@@ -362,6 +396,7 @@ class ActionModule(ActionBase):
             ) from None
         seconds = check_numbers(args)
         check_extra_args(args["extra_args"])
+        check_written_values(args)
         check_inventory(args["masters"], args["workers"])
         secrets = secret_names(args["secret_env"], args["secret_env_from"])
         plan = usable_plan(args["plan"], args["plan_name"], args["plan_exclude"])

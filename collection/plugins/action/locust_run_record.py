@@ -15,6 +15,8 @@ ARGS = {
     "results_dir": {"type": "path", "required": True},
     "run_id": {"type": "str", "required": True},
     "archives": {"type": "dict", "default": {}},
+    # What each host's collector left out of its archive: [{"name", "reason"}] per host.
+    "skipped": {"type": "dict", "default": {}},
     "master": {"type": "str", "required": True},
     "workers": {"type": "list", "elements": "str", "default": []},
     "targets": {"type": "list", "elements": "str", "default": []},
@@ -54,6 +56,12 @@ class ActionModule(ActionBase):
                 continue
             placed[host] = got.files
             refused += [f"{host}: {why}" for why in got.refused]
+        for host, items in sorted((args["skipped"] or {}).items()):
+            refused += [
+                f"{host}: {item.get('name')}: {item.get('reason')} (left on the host)"
+                for item in items or []
+                if isinstance(item, dict)
+            ]
         record.merge_cpu_samples(run_dir)
         hosts = record.RecordHosts(args["master"], list(args["workers"]), list(args["targets"]))
         built = record.build_record(

@@ -19,6 +19,13 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleet.locust.plugins.module_utils.locust_env_file import (
+    SecretError,
+    env_file_text,
+)
+from ansible_collections.fleet.locust.plugins.module_utils.locust_env_file import (
+    check_secrets as secret_pairs,
+)
 from ansible_collections.fleet.locust.plugins.module_utils.locust_safe_files import (
     UnsafeFileError,
     read_regular_file,
@@ -243,7 +250,6 @@ sampler_started:
 """
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RUN_DIR_MODE = 0o750
 SECRETS_MODE = 0o640
 SECRETS_OWNER = 0  # uid that owns the secrets file
@@ -266,71 +272,12 @@ def check_run_id(run_id):
         )
 
 
-def _unusable_character(value):
-    """A description of the first character an environment file cannot carry; None if none."""
-    for char in value:
-        code = ord(char)
-        if char == "\n":
-            return "a newline"
-        if char == "\r":
-            return "a carriage return"
-        if char == "\0":
-            return "a NUL character"
-        if 0xD800 <= code <= 0xDFFF:
-            return "a lone surrogate (not UTF-8)"
-        if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:
-            return f"the Unicode noncharacter U+{code:04X}"
-        if code == 0xFEFF:
-            return "U+FEFF (a byte order mark)"
-    return None
-
-
 def check_secrets(secrets):
     """The secrets as sorted (name, text) pairs; PrepareError names (never shows) a bad one."""
-    pairs = []
-    for name in sorted(secrets or {}, key=str):
-        value = secrets[name]
-        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
-            raise PrepareError(
-                f"secret name {name!r} is not an environment variable name: use letters, "
-                "digits and '_', not starting with a digit"
-            )
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise PrepareError(
-                f"secret {name} is not a string (it is {type(value).__name__}); give its "
-                "value as a string"
-            )
-        problem = _unusable_character(value)
-        if problem:
-            raise PrepareError(
-                f"secret {name} contains {problem}, which an environment file cannot carry; "
-                "give it a value without one (encode it, e.g. base64, if it must hold one)"
-            )
-        pairs.append((name, value))
-    return pairs
-
-
-# ---- the secrets file ---------------------------------------------------------------------
-
-
-def quote_env_value(value):
-    r"""``value`` double-quoted for a systemd environment file (systemd.exec(5),
-    EnvironmentFile=): inside double quotes a backslash followed by one of " \ ` $ stands
-    for that character, and every other character, $ included, is taken literally (there is
-    no expansion in EnvironmentFile=). Only \ and " are escaped; $ and ` are left as they
-    are. That reads back identically with today's parser and with the one before v241,
-    which dropped the backslash of any pair (v241, whose NEWS says it took backslashes
-    inside quotes literally, would keep both backslashes of \\)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def env_file_text(run_id, pairs):
-    names = ", ".join(name for name, _ in pairs) or "none"
-    lines = [f"# Written by fleet.locust.locust_run_prepare for run {run_id}; names: {names}"]
-    lines += [f"{name}={quote_env_value(value)}" for name, value in pairs]
-    return "\n".join(lines) + "\n"
+    try:
+        return secret_pairs(secrets)
+    except SecretError as err:
+        raise PrepareError(str(err)) from None
 
 
 def set_owner(fd, uid, gid):

@@ -27,6 +27,22 @@ MAX_WORKERS = 20
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,2}$")  # keeps "vb-<name>-worker20" within 15 chars
 
 
+# The only ranges a sandbox may take: on any other, its hosts would stand in for real
+# machines of that range, on this machine, and load meant for the sandbox would look real.
+PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+def check_private(subnet: ipaddress.IPv4Network) -> None:
+    if not any(subnet.subnet_of(private) for private in PRIVATE_RANGES):
+        raise SandboxError(
+            f"--subnet {subnet} is not a private network: the sandbox's hosts would take "
+            "addresses of real machines elsewhere; give a /24 inside 10.0.0.0/8, 172.16.0.0/12 "
+            "or 192.168.0.0/16 that nothing on this machine uses, e.g. --subnet 10.213.90.0/24"
+        )
+
+
 def default_subnet(name: str) -> str:
     third = 7 if name == DEFAULT_NAME else 100 + zlib.crc32(name.encode()) % 100
     return f"10.213.{third}.0/24"
@@ -158,6 +174,7 @@ class Sandbox:
             )
         if ipaddress.ip_network(subnet).prefixlen != 24:
             raise SandboxError(f"--subnet must be a /24 (got {subnet})")
+        check_private(ipaddress.ip_network(subnet))
         return state
 
     def _wanted_hosts(
