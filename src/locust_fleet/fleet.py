@@ -287,6 +287,14 @@ def _finish(
             junit_path=junit,
         )
     except ResultsError as err:  # the run broke before Locust wrote its stats
-        return RunResult(int(ExitCode.ERROR), run_id, run_dir, [*errors, str(err)], None, outcome)
+        # Files the controller or a host's collector refused may be why (a run folder
+        # swapped for a link): say them, or the user sees only what is missing.
+        refused = [
+            f"not brought home: {event.get('message')}"
+            for event in record.get("events") or []
+            if isinstance(event, dict) and event.get("kind") == "refused_file"
+        ]
+        messages = [*errors, *refused, str(err)]
+        return RunResult(int(ExitCode.ERROR), run_id, run_dir, messages, None, outcome)
     reasons = [text for _, text in analysis.outcome.reasons]
     return RunResult(int(analysis.outcome.code), run_id, run_dir, reasons, analysis, outcome)

@@ -11,14 +11,18 @@ import os
 from .sandbox_hosts import cli
 
 SECRET = "tok-9f8e7d6c5b4a-never-print-me"
+# What environment files and shells mangle: outer spaces, both quotes, backslashes (one,
+# two, before a quote), $ and ${} (no expansion), a backtick, # and ; and = and unicode.
+AWKWARD = "  lead 'sq' \"dq\" back\\slash \\\\ \\\" $HOME ${PATH} `id` #; a=b é trail  "
 
 
 def test_secret_reaches_the_workers_and_no_log_or_result_and_leaves_with_the_run(fleet, tmp_path):
-    env = {**os.environ, "TARGET_TOKEN": SECRET}
+    env = {**os.environ, "TARGET_TOKEN": SECRET, "AWKWARD_SECRET": AWKWARD}
     results = tmp_path / "results"
     started = fleet.run(
-        results, "--secret-env", "TARGET_TOKEN", "--detach", env=env, users="4", run_time="15s"
-    )
+        results, "--secret-env", "TARGET_TOKEN", "--secret-env", "AWKWARD_SECRET", "--detach",
+        env=env, users="4", run_time="15s",
+    )  # fmt: skip
     assert started.returncode == 0, started.stderr[-3000:]
     worker = fleet.role("worker")[0]["name"]
     # While the test runs, the worker processes hold the secret in their environment.
@@ -29,6 +33,7 @@ def test_secret_reaches_the_workers_and_no_log_or_result_and_leaves_with_the_run
     )
     environ = fleet.ssh(worker, read_environ, check=False).stdout
     assert f"TARGET_TOKEN={SECRET}" in environ.splitlines()  # delivered to the plan
+    assert f"AWKWARD_SECRET={AWKWARD}" in environ.splitlines()  # byte for byte
     mode = fleet.ssh(worker, "stat -c '%a %U %G' /etc/locust/secrets.env").stdout.split()
     assert mode == ["640", "root", "locust"]
     proc = cli("attach", "-i", str(fleet.inventory), "--results", str(results))

@@ -97,11 +97,16 @@ def test_a_hard_linked_file_is_refused(run_dir: Path, tmp_path: Path) -> None:
     assert "hard links" in reasons(skipped)["looks-innocent.csv"]
 
 
-def test_a_run_folder_that_is_a_link_is_refused(run_dir: Path, tmp_path: Path) -> None:
+def test_a_run_folder_that_is_a_link_yields_the_journal_and_says_so(
+    run_dir: Path, tmp_path: Path
+) -> None:
     link = tmp_path / "runs" / "r2"
     link.symlink_to(run_dir)
-    with pytest.raises(collect.CollectError, match=r"host w1: .*r2 is a symbolic link"):
-        collect.collect(str(link), "w1", JOURNAL)
+    _, names, skipped = collect.collect(str(link), "w1", JOURNAL)
+    assert names == ["journals/w1.log"]  # nothing of what the link points to
+    (why,) = skipped
+    assert why["name"] == str(link)
+    assert "r2 is a symbolic link" in why["reason"] and "nothing in it was taken" in why["reason"]
 
 
 def test_a_link_on_the_way_is_followed_only_in_a_folder_only_root_can_change(
@@ -116,8 +121,9 @@ def test_a_link_on_the_way_is_followed_only_in_a_folder_only_root_can_change(
     shared.mkdir()
     shared.chmod(0o777)
     (shared / "runs").symlink_to(run_dir.parent)
-    with pytest.raises(collect.CollectError, match="another user can change"):
-        collect.collect(str(shared / "runs" / "r1"), "w1", JOURNAL)
+    _, names, skipped = collect.collect(str(shared / "runs" / "r1"), "w1", JOURNAL)
+    assert names == ["journals/w1.log"]
+    assert "another user can change" in skipped[0]["reason"]
 
 
 def test_a_missing_run_folder_yields_the_journal_alone(tmp_path: Path) -> None:
@@ -230,7 +236,7 @@ def test_check_mode_leaves_the_sampler_running(run_dir: Path, host_calls: list, 
     assert ("stop", "s-r1") not in host_calls
 
 
-def test_the_module_fails_on_a_linked_run_folder(
+def test_the_module_reports_a_linked_run_folder_and_keeps_the_journal(
     run_dir: Path, tmp_path: Path, host_calls: list, capsys
 ) -> None:
     link = tmp_path / "runs" / "r2"
@@ -238,9 +244,9 @@ def test_the_module_fails_on_a_linked_run_folder(
     result = run_main(
         {"run_dir": str(link), "host": "w1", "since": 1, "sampler_unit": "s-r2"}, capsys
     )
-    assert result["failed"]
-    assert "host w1" in result["msg"] and "symbolic link" in result["msg"]
-    assert "archive_base64" not in result
+    assert not result.get("failed")
+    assert result["members"] == ["journals/w1.log"]
+    assert "symbolic link" in result["skipped"][0]["reason"]
 
 
 def test_the_runs_secrets_file_is_removed_and_a_link_there_is_not_followed(tmp_path):

@@ -38,8 +38,8 @@ description:
     entry is opened relative to it without following links and taken only when it is a
     regular file with a single link. Links, fifos, devices, sub-folders and C(journal-*)
     files are skipped and reported in RV(skipped).
-  - A run folder that does not exist yields an archive of the journal (and state) only; a
-    run folder that is a link is refused.
+  - A run folder that does not exist yields an archive of the journal (and state) only; so
+    does a run folder that is a link (or not a folder), which is reported in RV(skipped).
   - Archive members are regular files, mode 0644, owned by uid/gid 0.
   - In check mode the sampler is not stopped; the archive is built all the same.
 options:
@@ -324,10 +324,14 @@ def check_host(host):
 
 
 def add_run_files(archive, run_dir, skipped):
-    """Add the run folder's regular files; a missing folder adds nothing."""
+    """Add the run folder's regular files; a missing folder adds nothing, and an unsafe one
+    (a link, something else than a folder) nothing but its entry in ``skipped``."""
     try:
         dir_fd = open_dir(run_dir)
     except FileNotFoundError:
+        return
+    except CollectError as err:
+        skipped.append({"name": run_dir, "reason": f"{err}; nothing in it was taken"})
         return
     try:
         for name in sorted(os.listdir(dir_fd)):
