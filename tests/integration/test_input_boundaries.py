@@ -49,7 +49,7 @@ def run_folder(tmp_path_factory):
         (["compare", "{root}/partial", "{root}/partial", "--threshold", "abc"], "not a fraction"),
         (["sandbox", "up", "--name", "zz", "--subnet", "8.8.8.0/24"], "is not a private network"),
         (["sandbox", "up", "--name", "zz", "--subnet", "10.213.300.0/24"], "is not a network"),
-        (["sandbox", "up", "--name", "zz", "--subnet", "10.213.91.0/23"], "must be a /24"),
+        (["sandbox", "up", "--name", "zz", "--subnet", "10.213.92.0/23"], "must be a /24"),
         (["sandbox", "up", "--name", "../x"], "sandbox name '../x' is not valid"),
         (["sandbox", "up", "--name", "zz", "--workers", "0"], "--workers must be between 1"),
         (["sandbox", "down", "--name", "A;b"], "is not valid"),

@@ -13,7 +13,7 @@ from .sandbox_hosts import cli
 SECRET = "tok-9f8e7d6c5b4a-never-print-me"
 # What environment files and shells mangle: outer spaces, both quotes, backslashes (one,
 # two, before a quote), $ and ${} (no expansion), a backtick, # and ; and = and unicode.
-AWKWARD = "  lead 'sq' \"dq\" back\\slash \\\\ \\\" $HOME ${PATH} `id` #; a=b é trail  "
+AWKWARD = '  lead \'sq\' "dq" back\\slash \\\\ \\" $HOME ${PATH} `id` #; a=b é trail  '
 
 
 def test_secret_reaches_the_workers_and_no_log_or_result_and_leaves_with_the_run(fleet, tmp_path):

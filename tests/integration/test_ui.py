@@ -112,6 +112,25 @@ def _wait(predicate, timeout: float, what: str, seen=None, interval: float = 1.0
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{last}")
 
 
+def test_a_ui_start_that_fails_after_the_claim_gives_the_fleet_back(ui_fleet, tmp_path):
+    """#14 class 8: the workers cannot start the plan, so the UI master never sees them; the
+    start fails naming it, the master is stopped and the claim is released for the next run."""
+    plan = REPO / "tests" / "integration" / "plans" / "fails_on_workers"
+    proc = ui_fleet.playbook(
+        "playbooks/ui.yml", "-e", f"locust_plan={plan}", "-e", "locust_run_expect_workers_timeout=9"
+    )
+    said = flat(proc.stdout + proc.stderr)
+    assert proc.returncode == 2, said[-3000:]
+    assert "the UI master did not come up with 4 worker processes within the wait" in said
+    master = _master(ui_fleet)
+    claim = ui_fleet.ssh(master, "cat /run/locust-fleet/claim.json", check=False).stdout
+    assert claim.strip() == "", claim  # nobody holds the fleet
+    state = ui_fleet.ssh(master, "systemctl is-active locust-master.service", check=False)
+    assert state.stdout.strip() != "active"
+    after = ui_fleet.run(tmp_path / "after", "--allow-saturated", users="2", run_time="3s")
+    assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-2000:]
+
+
 def test_ui_driven_run_in_a_real_browser(ui_fleet, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

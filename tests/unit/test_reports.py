@@ -240,6 +240,19 @@ def test_console_summary(width: int) -> None:
     assert "Workers: 1 of 1 connected" in text
 
 
+def test_console_summary_prints_endpoint_names_and_events_as_they_are(tmp_path: Path) -> None:
+    """Locust plans name endpoints like "/item/[id]"; rich would take [id] for markup."""
+    run = copy_run(tmp_path, "distributed")
+    stats = run / "locust_stats.csv"
+    first = stats.read_text().splitlines()[1].split(",")[1]
+    stats.write_text(stats.read_text().replace(f",{first},", ",/item/[id]/[bold],", 1))
+    results = load_run(run)
+    verdict = verdict_for(results)
+    console = Console(record=True, width=160, color_system=None)
+    print_summary(console, results, [], verdict, decide(results, [], verdict))
+    assert "/item/[id]/[bold]" in console.export_text()
+
+
 # --- analyse: the whole offline half in one call -------------------------------------------
 
 

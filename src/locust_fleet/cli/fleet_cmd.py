@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import fleet
 from ..outcome import ExitCode
 from ..runner.progress import Progress
-from .consoles import make_console
+from .consoles import make_console, print_error
 
 VERBS = {
     "provision": ("site", "install, tune and start the fleet (playbooks/site.yml)"),
@@ -49,7 +49,7 @@ def _handle(args: argparse.Namespace) -> int:
     for item in args.extra_var:
         name, sep, value = item.partition("=")
         if not sep:
-            console.print(f"[bold red]error:[/] -e {item!r} must be NAME=VALUE")
+            print_error(console, f"-e {item!r} must be NAME=VALUE")
             return int(ExitCode.ERROR)
         extravars[name] = value
     if getattr(args, "plan", None):
@@ -61,11 +61,11 @@ def _handle(args: argparse.Namespace) -> int:
         outcome = fleet.playbook(args.playbook, args.inventory, extravars, progress)
     except fleet.UsageError as err:
         progress.close()
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress.close()
     for message in outcome.failure_messages():
-        console.print(f"[bold red]error:[/] {message}")
+        print_error(console, f"{message}")
     if args.verb == "stop":
         _say_what_stopped(outcome, console)
     if args.verb == "status":

@@ -10,7 +10,7 @@ from ..checks import usage as checks_usage
 from ..outcome import ExitCode
 from ..report.console import print_summary
 from ..runner.progress import Progress
-from .consoles import make_console
+from .consoles import make_console, print_error
 
 ALLOW_NO_REQUESTS_HELP = (
     "do not fail (exit 3, the implicit check requests>0) when the run made no request: "
@@ -131,7 +131,7 @@ def _handle(args: argparse.Namespace) -> int:
     for item in args.arg:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            console.print(f"[bold red]error:[/] --arg {item!r} must be NAME=VALUE")
+            print_error(console, f"--arg {item!r} must be NAME=VALUE")
             return int(ExitCode.ERROR)
         extra[name] = value
     extravars = {}
@@ -146,9 +146,9 @@ def _handle(args: argparse.Namespace) -> int:
         except ValueError:
             limit = -1.0
         if not limit >= 0:  # also refuses nan
-            console.print(
-                f"[bold red]error:[/] {flag} {given!r} must be a number of {unit}, 0 or "
-                f"more, e.g. {flag} {example}"
+            print_error(
+                console,
+                f"{flag} {given!r} must be a number of {unit}, 0 or more, e.g. {flag} {example}",
             )
             return int(ExitCode.ERROR)
         extravars[variable] = limit
@@ -176,7 +176,7 @@ def _handle(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress.close()
     if result.detached:
@@ -205,7 +205,7 @@ def _handle_attach(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress.close()
     return report(result, console)
@@ -218,7 +218,7 @@ def report(result: fleet.RunResult, console) -> int:
         print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
         console.print(f"results: {result.run_dir}  (summary.md, junit.xml, charts.png)")
     for message in result.messages if result.analysis is None else []:
-        console.print(f"[bold red]error:[/] {message}")
+        print_error(console, f"{message}")
     if result.analysis is None:
         what = f"results incomplete in {result.run_dir}" if result.run_dir else "nothing was run"
         console.print(f"exit {result.exit_code}: {what}")

@@ -12,7 +12,7 @@ from rich.table import Table
 from ..sandbox import DEFAULT_NAME, Sandbox, SandboxError
 from ..sandbox.image import DEFAULT_RELEASE, MONITOR_PACKAGES, RELEASES, ensure_image
 from ..sandbox.preflight import check_host
-from .consoles import make_console
+from .consoles import make_console, print_error
 
 EXIT_USAGE = 2
 
@@ -84,7 +84,7 @@ def _handle(args: argparse.Namespace) -> int:
             return 0
         return _print_status(sandbox, args.json)
     except SandboxError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return EXIT_USAGE
 
 

@@ -9,7 +9,7 @@ from .. import fleet
 from ..outcome import ExitCode
 from ..runner.progress import Progress
 from ..sizing import CalibrationError, estimate
-from .consoles import make_console
+from .consoles import make_console, print_error
 from .run_cmd import report
 
 
@@ -47,7 +47,7 @@ def _handle(args: argparse.Namespace) -> int:
     if users is None or calibrate is None:
         bad = "-u" if users is None else "--calibrate-users"
         value = args.users if users is None else args.calibrate_users
-        console.print(f"[bold red]error:[/] {bad} {value!r} must be a whole number above 0")
+        print_error(console, f"{bad} {value!r} must be a whole number above 0")
         return int(ExitCode.ERROR)
     progress = Progress(console, label="size")
     try:
@@ -63,7 +63,7 @@ def _handle(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress.close()
     if result.analysis is None:  # what run prints for a run that did not complete
@@ -71,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         found = estimate(result.analysis.results, users)
     except CalibrationError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     out = make_console()
     for line in found.lines():

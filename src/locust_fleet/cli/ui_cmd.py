@@ -19,7 +19,7 @@ from ..outcome import ExitCode
 from ..report.console import print_summary
 from ..runner.progress import Progress
 from ..ui import Forward, ForwardError, free_local_port, master_ssh_target
-from .consoles import make_console
+from .consoles import make_console, print_error
 from .run_cmd import ALLOW_NO_REQUESTS_HELP
 
 
@@ -105,13 +105,14 @@ def _ui(args: argparse.Namespace) -> int:
     try:
         extravars = _extra_vars(args.extra_var)
     except fleet.UsageError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     port_text = str(extravars.get("locust_ui_port", args.ui_port))
     if not (port_text.isdigit() and 0 < int(port_text) < 65536):
-        console.print(
-            f"[bold red]error:[/] locust_ui_port {port_text!r} must be a TCP port (1-65535), "
-            "e.g. -e locust_ui_port=8089"
+        print_error(
+            console,
+            f"locust_ui_port {port_text!r} must be a TCP port (1-65535), "
+            "e.g. -e locust_ui_port=8089",
         )
         return int(ExitCode.ERROR)
     ui_port = int(port_text)
@@ -127,12 +128,12 @@ def _ui(args: argparse.Namespace) -> int:
             outcome = fleet.playbook("ui", args.inventory, extravars, progress)
         except fleet.UsageError as err:
             progress.close()
-            console.print(f"[bold red]error:[/] {err}")
+            print_error(console, f"{err}")
             return int(ExitCode.ERROR)
         progress.close()
         if not outcome.ok:
             for message in outcome.failure_messages():
-                console.print(f"[bold red]error:[/] {message}")
+                print_error(console, f"{message}")
             console.print("ui: the UI master was not started")
             return int(ExitCode.ERROR)
         run_id = (outcome.facts.get("localhost", {}).get("locust_run_info") or {}).get("id")
@@ -143,7 +144,7 @@ def _ui(args: argparse.Namespace) -> int:
         target = master_ssh_target(args.inventory)
         forward = Forward(target, args.local_port or free_local_port(), ui_port)
     except ForwardError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
@@ -154,10 +155,10 @@ def _ui(args: argparse.Namespace) -> int:
             f"`locust-fleet fetch -i {args.inventory}` stops the test and fetches the results.)"
         )
         code = forward.wait()
-        console.print(f"[bold red]error:[/] the SSH forward ended (ssh exited {code})")
+        print_error(console, f"the SSH forward ended (ssh exited {code})")
         return int(ExitCode.ERROR)
     except ForwardError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     except (KeyboardInterrupt, _Stop):
         console.print("ui: forward closed; the UI master keeps running until `locust-fleet fetch`")
@@ -172,7 +173,7 @@ def _fetch(args: argparse.Namespace) -> int:
     try:
         extravars = _extra_vars(args.extra_var)
     except fleet.UsageError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress = Progress(console, label="fetch")
     try:
@@ -188,12 +189,12 @@ def _fetch(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        console.print(f"[bold red]error:[/] {err}")
+        print_error(console, f"{err}")
         return int(ExitCode.ERROR)
     progress.close()
     if result.analysis is None:
         for message in result.messages:
-            console.print(f"[bold red]error:[/] {message}")
+            print_error(console, f"{message}")
         console.print("fetch: nothing was fetched")
         return int(ExitCode.ERROR)
     a = result.analysis

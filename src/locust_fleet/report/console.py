@@ -30,7 +30,7 @@ from locust_fleet.saturation import SaturationVerdict
 def endpoint_table(results: RunResults) -> Table:
     """The endpoints and the Aggregated row; an empty run says so under the table."""
     table = Table(
-        title=f"Run {results.run_id}",
+        title=Text(f"Run {results.run_id}"),
         title_justify="left",
         caption="No requests were made." if no_requests(results) else None,
         caption_justify="left",
@@ -42,7 +42,8 @@ def endpoint_table(results: RunResults) -> Table:
     for index, cells in enumerate(rows):
         last = index == len(rows) - 1
         style = "bold" if last else ("red" if cells[2] != "0" else None)
-        table.add_row(*cells, style=style, end_section=index == len(rows) - 2)
+        # Text: endpoint names such as "/item/[id]" are not rich markup.
+        table.add_row(*map(Text, cells), style=style, end_section=index == len(rows) - 2)
     return table
 
 
@@ -52,10 +53,10 @@ def checks_table(check_results: Sequence[CheckResult]) -> Table:
         table.add_column(header)
     for result in check_results:
         table.add_row(
-            result.check.expression,
+            Text(result.check.expression),
             Text("PASS", style="green") if result.passed else Text("FAIL", style="bold red"),
-            format_value(result.actual, result.check.unit),
-            result.message,
+            Text(format_value(result.actual, result.check.unit)),
+            Text(result.message),
         )
     return table
 
@@ -65,14 +66,14 @@ def saturation_table(verdict: SaturationVerdict) -> Table:
     table = Table(
         title="Load generators (CPU)",
         title_justify="left",
-        caption=caption,
+        caption=Text(caption),
         caption_justify="left",
         caption_style="bold red" if verdict.saturated else "dim",
     )
     for index, header in enumerate(CPU_HEADERS):
         table.add_column(header, justify="left" if index < 2 else "right")
     for process in verdict.processes:
-        table.add_row(*cpu_cells(process), style="red" if process.saturated else None)
+        table.add_row(*map(Text, cpu_cells(process)), style="red" if process.saturated else None)
     return table
 
 
@@ -94,6 +95,7 @@ def print_summary(
         f"Workers: {workers.text}",
         style="bold yellow" if workers.short else None,
         highlight=False,
+        markup=False,
     )
     for event in results.metadata.events:
         when = event.time.strftime("%H:%M:%S") if event.time else "--:--:--"
@@ -105,5 +107,8 @@ def print_summary(
         )
     if outcome is not None:
         console.print(
-            outcome.explain(), style="bold green" if outcome.passed else "bold red", highlight=False
+            outcome.explain(),
+            style="bold green" if outcome.passed else "bold red",
+            highlight=False,
+            markup=False,
         )
