@@ -425,6 +425,23 @@ def test_a_file_at_the_run_folder_is_refused(host, systemd: FakeSystemd) -> None
         prepare.prepare(params(host))
 
 
+def test_a_runs_folder_swapped_for_a_link_by_another_user_is_refused(
+    host, systemd: FakeSystemd, tmp_path: Path
+) -> None:
+    """The locust user owns locust_data_dir: it can swap runs/ for a link to /etc; root
+    must not make (and hand to locust) a folder there."""
+    shared = tmp_path / "data"
+    shared.mkdir()
+    shared.chmod(0o777)  # a folder another user can change, as locust_data_dir is to root
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (shared / "runs").symlink_to(elsewhere)
+    with pytest.raises(prepare.PrepareError, match="another user can change"):
+        prepare.prepare(params(host, run_dir=str(shared / "runs" / RUN_ID)))
+    assert list(elsewhere.iterdir()) == []
+    assert systemd.changes() == []
+
+
 def test_the_run_folder_needs_its_parent(host, systemd: FakeSystemd, tmp_path: Path) -> None:
     with pytest.raises(prepare.PrepareError, match="does not exist"):
         prepare.prepare(params(host, run_dir=str(tmp_path / "missing" / RUN_ID)))

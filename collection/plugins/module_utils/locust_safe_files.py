@@ -1,7 +1,7 @@
 """Reading and replacing files on a host without following a link at their path.
 
-Shared by the collection's modules (locust_files, locust_run_prepare). Runs on the host's
-system Python (3.8 or later), standard library only.
+Shared by the collection's modules (locust_files, locust_run_prepare, locust_run_collect).
+Runs on the host's system Python (3.8 or later), standard library only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,66 @@ DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 class UnsafeFileError(Exception):
     """A file cannot be replaced as asked; the message says which and why."""
+
+
+def kind(mode):
+    """What a non-regular file is, in words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a fifo"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return "not a regular file"
+
+
+def trusted(st):
+    """A folder in which a link may be followed: only root (or we) can change it."""
+    return st.st_uid in (0, os.geteuid()) and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def open_folder(path):
+    """A descriptor of the folder ``path``, opened without trusting its owner.
+
+    The folder itself is never a link; a link on the way to it is followed only in a
+    folder that only root can change. FileNotFoundError when a part is missing,
+    UnsafeFileError when the path is unsafe.
+    """
+    if not os.path.isabs(path):
+        raise UnsafeFileError(f"{path} is not an absolute path")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeFileError(f"{path} holds '..'")
+    fd = os.open("/", DIR_FLAGS)
+    try:
+        for index, part in enumerate(parts):
+            try:
+                next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            except OSError as err:
+                if err.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
+                where = "/" + "/".join(parts[: index + 1])
+                if not stat.S_ISLNK(mode):
+                    raise UnsafeFileError(f"{where} is {kind(mode)}, not a folder") from None
+                if index == len(parts) - 1 or not trusted(os.fstat(fd)):
+                    raise UnsafeFileError(
+                        f"{where} is a symbolic link in a folder another user can change; "
+                        "refusing to follow it"
+                    ) from None
+                next_fd = os.open(part, DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_regular_file(path):

@@ -21,6 +21,11 @@ import tarfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleet.locust.plugins.module_utils.locust_safe_files import (
+    UnsafeFileError,
+    kind,
+    open_folder,
+)
 
 DOCUMENTATION = r"""
 module: locust_run_collect
@@ -133,66 +138,6 @@ class CollectError(Exception):
 
 class TooBig(CollectError):
     """The archive grew past max_bytes."""
-
-
-def kind(mode):
-    """What a non-regular file is, in words."""
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a fifo"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    return "not a regular file"
-
-
-def trusted(st):
-    """A folder in which a link may be followed: only root (or we) can change it."""
-    return st.st_uid in (0, os.geteuid()) and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def open_dir(path):
-    """A descriptor of the folder ``path``, opened without trusting its owner.
-
-    The folder itself is never a link; a link on the way to it is followed only in a
-    folder that only root can change. FileNotFoundError when a part is missing,
-    CollectError when the path is unsafe.
-    """
-    if not os.path.isabs(path):
-        raise CollectError(f"{path} is not an absolute path")
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise CollectError(f"{path} holds '..'")
-    fd = os.open("/", DIR_FLAGS)
-    try:
-        for index, part in enumerate(parts):
-            try:
-                next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
-            except OSError as err:
-                if err.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
-                where = "/" + "/".join(parts[: index + 1])
-                if not stat.S_ISLNK(mode):
-                    raise CollectError(f"{where} is {kind(mode)}, not a folder") from None
-                if index == len(parts) - 1 or not trusted(os.fstat(fd)):
-                    raise CollectError(
-                        f"{where} is a symbolic link in a folder another user can change; "
-                        "refusing to follow it"
-                    ) from None
-                next_fd = os.open(part, DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = next_fd
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 def open_regular(dir_fd, name):
@@ -327,10 +272,10 @@ def add_run_files(archive, run_dir, skipped):
     """Add the run folder's regular files; a missing folder adds nothing, and an unsafe one
     (a link, something else than a folder) nothing but its entry in ``skipped``."""
     try:
-        dir_fd = open_dir(run_dir)
+        dir_fd = open_folder(run_dir)
     except FileNotFoundError:
         return
-    except CollectError as err:
+    except UnsafeFileError as err:
         skipped.append({"name": run_dir, "reason": f"{err}; nothing in it was taken"})
         return
     try:
@@ -358,7 +303,9 @@ def add_run_files(archive, run_dir, skipped):
 def add_state(archive, state_file, skipped):
     folder, name = os.path.split(state_file)
     try:
-        dir_fd = open_dir(folder or "/")
+        dir_fd = open_folder(folder or "/")
+    except UnsafeFileError as err:
+        raise CollectError(str(err)) from None
     except FileNotFoundError:
         skipped.append({"name": "state.json", "reason": f"{state_file}: missing"})
         return

@@ -28,6 +28,7 @@ from ansible_collections.fleet.locust.plugins.module_utils.locust_env_file impor
 )
 from ansible_collections.fleet.locust.plugins.module_utils.locust_safe_files import (
     UnsafeFileError,
+    open_folder,
     read_regular_file,
     write_atomically,
 )
@@ -309,9 +310,29 @@ def secrets_file(path, run_id, pairs, gid, check_mode=False):
 
 
 def ensure_run_dir(run_dir, uid, gid, check_mode=False):
-    """(created, anything changed) after making run_dir a uid:gid 0750 folder."""
+    """(created, anything changed) after making run_dir a uid:gid 0750 folder.
+
+    Its parent (locust_data_dir/runs) belongs to the locust user, as may the folders above:
+    the parent is opened without following a link another user could have placed on the
+    way, and the run's folder is made and opened relative to it, never through a link."""
+    parent, name = os.path.split(run_dir.rstrip("/"))
     try:
-        st = os.lstat(run_dir)
+        parent_fd = open_folder(parent or "/")
+    except FileNotFoundError:
+        raise PrepareError(
+            f"the parent of the run's folder, {parent}, does not exist; run site.yml first"
+        ) from None
+    except UnsafeFileError as err:
+        raise PrepareError(f"{err}; refusing to make the run's folder there") from None
+    try:
+        return _ensure_in(parent_fd, name, run_dir, uid, gid, check_mode)
+    finally:
+        os.close(parent_fd)
+
+
+def _ensure_in(parent_fd, name, run_dir, uid, gid, check_mode):
+    try:
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
         st = None
     if st is not None and stat.S_ISLNK(st.st_mode):
@@ -325,20 +346,15 @@ def ensure_run_dir(run_dir, uid, gid, check_mode=False):
         )
     created = st is None
     if created:
-        parent = os.path.dirname(run_dir.rstrip("/")) or "/"
-        if not os.path.isdir(parent):
-            raise PrepareError(
-                f"the parent of the run's folder, {parent}, does not exist; run site.yml first"
-            )
         if check_mode:
             return True, True
-        os.mkdir(run_dir, 0o700)
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
     elif (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (uid, gid, RUN_DIR_MODE):
         return False, False
     elif check_mode:
         return False, True
     try:
-        fd = os.open(run_dir, DIR_FLAGS)
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
     except OSError as err:
         raise PrepareError(
             f"{run_dir} cannot be opened as a folder ({err.strerror or err}); "

@@ -29,13 +29,17 @@ out of:
                                  connections opened a second (ActiveOpens, at least 100).
                                  EADDRNOTAVAIL and EMFILE fail before a SYN: Locust's
                                  failures count those.
-Started by the run playbook as a transient unit bounded by RuntimeMaxSec.
-Standard library only: it runs on the host's system Python.
+Started by the run playbook as a transient unit bounded by RuntimeMaxSec, as root; the
+run's folder belongs to the locust user, so the outputs are opened without following a link
+(see open_output). Standard library only: it runs on the host's system Python.
 """
 
 import argparse
+import errno
 import os
 import re
+import stat
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -312,6 +316,50 @@ def percent(delta, per_second, elapsed):
     return max(delta, 0) / per_second / max(elapsed, 1e-6) * 100
 
 
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+OUT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _trusted(st):
+    """A folder where a link may be followed: only root can change it."""
+    return st.st_uid == 0 and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def open_output(path):
+    """``path`` opened to append, as root, never through a link another user placed: each
+    folder on the way is opened relative to the one before, a link followed only in a
+    folder only root can change, and the file must be a regular file with one link.
+    (locust_safe_files.open_folder does this for the modules; this script ships alone.)
+    SystemExit with the reason otherwise."""
+    parts = [part for part in os.path.dirname(path).split("/") if part]
+    fd = os.open("/", DIR_FLAGS)
+    try:
+        for index, part in enumerate(parts):
+            try:
+                next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            except OSError as err:
+                last = index == len(parts) - 1
+                if (
+                    err.errno not in (errno.ELOOP, errno.ENOTDIR)
+                    or last
+                    or not _trusted(os.fstat(fd))
+                ):
+                    raise
+                next_fd = os.open(part, DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        out = os.open(os.path.basename(path), OUT_FLAGS, 0o644, dir_fd=fd)
+    except OSError as err:
+        sys.exit(f"locust-cpu-sampler: not writing {path}: {err.strerror or err} (a link?)")
+    finally:
+        os.close(fd)
+    st = os.fstat(out)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(out)
+        sys.exit(f"locust-cpu-sampler: not writing {path}: not a regular file with one link")
+    return os.fdopen(out, "a", buffering=1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
@@ -322,8 +370,8 @@ def main():
     args = parser.parse_args()
     previous, counters = {}, {}
     deadline = time.monotonic() + args.duration
-    limits = open(args.limits_out, "a", buffering=1) if args.limits_out else None  # noqa: SIM115
-    with open(args.out, "a", buffering=1) as out:
+    limits = open_output(args.limits_out) if args.limits_out else None
+    with open_output(args.out) as out:
         while time.monotonic() < deadline:
             now = time.monotonic()
             stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
