@@ -122,7 +122,7 @@ def test_a_run_time_beyond_30_days_is_refused(fleet, before, tmp_path):
         ("run_test", {"locust_extra_args": {"csv": "/etc/x"}}, "'csv' is set by the fleet"),
         ("run_test", {"locust_secret_env": {"A-B": "x"}}, "secret name 'A-B' is not an"),
         ("run_test", {"locust_secret_env": {"TOKEN": "a\nB=c"}}, "secret TOKEN contains a newline"),
-        ("ui", {"locust_ui_port": "abc"}, 'locust_ui_port "abc" must be a TCP port'),
+        ("ui", {"locust_ui_port": "abc"}, "'locust_ui_port' is of type str"),
         ("ui", {"locust_ui_port": 22}, "its SSH port 22"),
         ("ui", {"locust_ui_session_time": "abc"}, "locust_ui_session_time 'abc' is not a"),
         ("ui", {"locust_ui_run_time": "5m # x"}, "locust_ui_run_time holds a space followed"),
