@@ -71,6 +71,7 @@ def test_a_tag_runs_one_role_alone(host):
                 "Check that there is one master",
                 "Check every host's settings",
                 "Check that every host pins",
+                "Check that every path and name",
                 "Check the test plan on the controller",
                 "locust_testplan : Look at the plan on the controller",
                 "locust_testplan : Check that the plan exists",
