@@ -61,11 +61,11 @@ def _handle(args: argparse.Namespace) -> int:
         outcome = fleet.playbook(args.playbook, args.inventory, extravars, progress)
     except fleet.UsageError as err:
         progress.close()
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress.close()
     for message in outcome.failure_messages():
-        print_error(console, f"{message}")
+        print_error(console, message)
     if args.verb == "stop":
         _say_what_stopped(outcome, console)
     if args.verb == "status":

@@ -60,7 +60,7 @@ def _report(args: argparse.Namespace) -> int:
             junit_path=args.junit,
         )
     except (ResultsError, CheckSyntaxError) as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
     return int(a.outcome.code)
@@ -71,7 +71,7 @@ def _compare(args: argparse.Namespace) -> int:
     try:
         comparison = compare_runs(args.run_a, args.run_b, threshold=args.threshold)
     except ResultsError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     make_console().print(comparison_table(comparison))
     if comparison.has_regression:

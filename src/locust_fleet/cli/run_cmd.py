@@ -176,7 +176,7 @@ def _handle(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress.close()
     if result.detached:
@@ -205,7 +205,7 @@ def _handle_attach(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress.close()
     return report(result, console)
@@ -218,7 +218,7 @@ def report(result: fleet.RunResult, console) -> int:
         print_summary(make_console(), a.results, a.check_results, a.verdict, a.outcome)
         console.print(f"results: {result.run_dir}  (summary.md, junit.xml, charts.png)")
     for message in result.messages if result.analysis is None else []:
-        print_error(console, f"{message}")
+        print_error(console, message)
     if result.analysis is None:
         what = f"results incomplete in {result.run_dir}" if result.run_dir else "nothing was run"
         console.print(f"exit {result.exit_code}: {what}")

@@ -84,7 +84,7 @@ def _handle(args: argparse.Namespace) -> int:
             return 0
         return _print_status(sandbox, args.json)
     except SandboxError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return EXIT_USAGE
 
 

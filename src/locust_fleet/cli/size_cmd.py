@@ -63,7 +63,7 @@ def _handle(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress.close()
     if result.analysis is None:  # what run prints for a run that did not complete
@@ -71,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         found = estimate(result.analysis.results, users)
     except CalibrationError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     out = make_console()
     for line in found.lines():

@@ -105,7 +105,7 @@ def _ui(args: argparse.Namespace) -> int:
     try:
         extravars = _extra_vars(args.extra_var)
     except fleet.UsageError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     port_text = str(extravars.get("locust_ui_port", args.ui_port))
     if not (port_text.isdigit() and 0 < int(port_text) < 65536):
@@ -128,12 +128,12 @@ def _ui(args: argparse.Namespace) -> int:
             outcome = fleet.playbook("ui", args.inventory, extravars, progress)
         except fleet.UsageError as err:
             progress.close()
-            print_error(console, f"{err}")
+            print_error(console, err)
             return int(ExitCode.ERROR)
         progress.close()
         if not outcome.ok:
             for message in outcome.failure_messages():
-                print_error(console, f"{message}")
+                print_error(console, message)
             console.print("ui: the UI master was not started")
             return int(ExitCode.ERROR)
         run_id = (outcome.facts.get("localhost", {}).get("locust_run_info") or {}).get("id")
@@ -144,7 +144,7 @@ def _ui(args: argparse.Namespace) -> int:
         target = master_ssh_target(args.inventory)
         forward = Forward(target, args.local_port or free_local_port(), ui_port)
     except ForwardError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
@@ -158,7 +158,7 @@ def _ui(args: argparse.Namespace) -> int:
         print_error(console, f"the SSH forward ended (ssh exited {code})")
         return int(ExitCode.ERROR)
     except ForwardError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     except (KeyboardInterrupt, _Stop):
         console.print("ui: forward closed; the UI master keeps running until `locust-fleet fetch`")
@@ -173,7 +173,7 @@ def _fetch(args: argparse.Namespace) -> int:
     try:
         extravars = _extra_vars(args.extra_var)
     except fleet.UsageError as err:
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress = Progress(console, label="fetch")
     try:
@@ -189,12 +189,12 @@ def _fetch(args: argparse.Namespace) -> int:
         )
     except fleet.UsageError as err:
         progress.close()
-        print_error(console, f"{err}")
+        print_error(console, err)
         return int(ExitCode.ERROR)
     progress.close()
     if result.analysis is None:
         for message in result.messages:
-            print_error(console, f"{message}")
+            print_error(console, message)
         console.print("fetch: nothing was fetched")
         return int(ExitCode.ERROR)
     a = result.analysis
